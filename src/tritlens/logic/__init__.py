@@ -16,7 +16,7 @@ from tritlens.logic.circuit import Circuit
 from tritlens.logic.compile import compile_model, refuse_unless_discrete
 from tritlens.logic.export import FORMATS, export, write
 from tritlens.logic.modules import Module, find_modules
-from tritlens.logic.passes import balance, fraig, rebuild, simplify
+from tritlens.logic.passes import balance, fraig, rebuild
 from tritlens.logic.prove import (
     FAILED,
     PROVED,
@@ -30,6 +30,7 @@ from tritlens.logic.prove import (
     prove_spec,
 )
 from tritlens.logic.rewrite import rewrite
+from tritlens.logic.simplify import simplify
 from tritlens.logic.specs import SPEC_NAMES, FsmSpec, Spec, make_spec
 
 

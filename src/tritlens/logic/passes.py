@@ -7,7 +7,7 @@
 * ``fraig``: functional reduction: nodes with equal simulation signatures (up to complement) are
   merged when SAT proves them equivalent, latch outputs treated as free inputs (sound for the
   sequential circuit since equivalence then holds in every state).
-* ``rewrite``: DAG-aware 4-cut rewriting, in ``rewrite.py``.
+* ``rewrite``: DAG-aware 4-cut rewriting, in ``rewrite.py``; ``simplify`` (``simplify.py``) chains them.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from collections.abc import Callable
 import numpy as np
 from pysat.solvers import Solver
 
-from tritlens.errors import TritlensError
 from tritlens.logic.aig import AIG, AND
 from tritlens.logic.sat import SOLVER, sat_lit
 from tritlens.logic.sim import Simulator, exhaustive_words
@@ -199,20 +198,4 @@ def _prove_equal(solver: Solver, encoded: set[int], g: AIG, x: int, y: int, conf
     return solver.solve_limited(assumptions=[-sx, sy]) is False
 
 
-def simplify(aig: AIG, passes: str = "rebuild,fraig,rewrite,balance,rewrite", abc: bool = False) -> AIG:
-    """Run the named passes in order (rebuild, balance, fraig, rewrite); optionally finish with abc."""
-    from tritlens.logic.rewrite import rewrite  # rewrite.py imports this module
-
-    table = {"rebuild": rebuild, "balance": balance, "fraig": fraig, "rewrite": rewrite}
-    for name in filter(None, (p.strip() for p in passes.split(","))):
-        if name not in table:
-            raise TritlensError(f"unknown pass {name!r}; choose from {', '.join(table)}")
-        aig = table[name](aig)
-    if abc:
-        from tritlens.logic.abc import abc_optimize
-
-        aig = abc_optimize(aig)
-    return aig
-
-
-__all__ = ["balance", "fraig", "rebuild", "simplify"]
+__all__ = ["balance", "fraig", "rebuild"]
