@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 import tritlens.api as api
-from tritlens.train.rundir import RunDir
+from tritlens.run import RunDir
 
 
 def first_reaching(rows: list[dict], target: float) -> dict | None:

@@ -7,7 +7,7 @@ import pytest
 from cli_checks import fails as _fails
 
 from tritlens.cli import main
-from tritlens.train.rundir import RunDir
+from tritlens.run import RunDir
 
 TINY = ["--set", "task.p=11", "--set", "model.d_model=16", "--set", "model.d_head=4", "--set",
         "model.d_mlp=16", "--set", "train.steps=20", "--set", "train.eval_every=10", "--set",
@@ -26,7 +26,7 @@ def tiny_run(tmp_path) -> Path:
 
 
 @pytest.mark.parametrize(("sets", "match"), [
-    (["task.p=1"], "task.p must be an integer >= 2"),
+    (["task.p=1"], "task.p must lie in [2, 4,096]"),
     (["task.p=abc"], "task.p must be an integer"),
     (["task.train_frac=1.5"], "task.train_frac"),
     (["task.train_frac=0"], "task.train_frac"),
@@ -97,7 +97,7 @@ def test_truncated_weights_and_mismatched_config(tiny_run, capsys):
     cfg = json.loads(RunDir(tiny_run).config_path.read_text())
     cfg["model"]["d_mlp"] = 32
     RunDir(tiny_run).config_path.write_text(json.dumps(cfg))
-    _fails(capsys, ["info", str(tiny_run)], "does not match the run's config: blocks.0.mlp.W_in has shape")
+    _fails(capsys, ["info", str(tiny_run)], "blocks.0.mlp.W_in has shape [16, 16], the config needs")
     RunDir(tiny_run).config_path.write_text("{not json")
     _fails(capsys, ["info", str(tiny_run)], "not valid JSON")
 
@@ -112,7 +112,7 @@ def test_truncated_resume_checkpoint(tmp_path, capsys):
 
 
 def test_missing_run_dir(tmp_path, capsys):
-    _fails(capsys, ["info", str(tmp_path / "nope")], "not a tritlens run directory")
+    _fails(capsys, ["info", str(tmp_path / "nope")], "no such run directory")
 
 
 def test_presets_and_info(tiny_run, capsys):

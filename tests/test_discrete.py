@@ -62,7 +62,7 @@ def test_magnitude_pruning_and_bad_arguments():
     assert model.prune(magnitude=float("inf")) == live and model.trit_stats()["zero_fraction"] == 1.0
     with pytest.raises(ConfigError):
         model.prune()
-    with pytest.raises(ConfigError, match="readout 'bit'"):
+    with pytest.raises(ConfigError, match='model.readout=bit needs 2 output classes'):
         TernaryRNN(DiscreteRNNConfig(readout="bit"), 3, 3, 4)
     with pytest.raises(ConfigError, match="encoding"):
         TernaryMLP(DiscreteMLPConfig(encoding="gray"), 3, 3, 4)

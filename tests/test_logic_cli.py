@@ -10,6 +10,7 @@ import pytest
 import torch
 from cli_checks import fails as _fails
 
+from tritlens.api import info as run_info
 from tritlens.api import load_run, train
 from tritlens.cli import main
 from tritlens.logic import (
@@ -22,11 +23,10 @@ from tritlens.logic import (
     prove_spec,
     read_aiger,
 )
-from tritlens.logic.commands import compile_run
+from tritlens.logic.runs import compile_run
 from tritlens.models.discrete import TernaryMLP, TernaryRNN
 from tritlens.presets import PRESETS, preset_config
-from tritlens.summary import run_info
-from tritlens.train.rundir import RunDir, save_tensors
+from tritlens.run import RunDir, save_tensors
 
 MLP_SHORT = {"task.p": 7, "model.hidden": "[64]", "model.temperature": 2.0}
 
@@ -67,10 +67,10 @@ def test_presets_and_config_round_trip():
 @pytest.mark.parametrize(("sets", "match"), [
     (["quant.mlp=ternary"], "does not apply to model.arch=discrete_rnn"),
     (["quant.act_bits=8"], "quant.act_bits does not apply"),
-    (["model.hidden=0"], "model.hidden must be positive"),
+    (["model.hidden=0"], "model.hidden must lie in [1, 4,096]"),
     (["model.encoding=gray"], "model.encoding must be one of"),
-    (["model.temperature=0"], "model.temperature must be > 0"),
-    (["task.digits=0"], "task.digits must be >= 1"),
+    (["model.temperature=0"], "model.temperature must lie in (0, 1e+06]"),
+    (["task.digits=0"], "task.digits must lie in [1, 64]"),
 ])
 def test_bad_discrete_settings_exit_2(tmp_path, capsys, sets, match):
     argv = ["train", "--preset", "ternary-rnn-adder", "--out", str(tmp_path / "x"), "--quiet"]

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 import tritlens.api as api
+from tritlens.run import RunDir, load_tensors
 from tritlens.train import trainer as trainer_mod
-from tritlens.train.rundir import RunDir, load_tensors
 
 SMALL = ["task.p=23", "task.train_frac=0.5", "model.d_model=32", "model.d_head=8", "model.d_mlp=64",
          "train.eval_every=10", "train.checkpoint_every=20"]

@@ -1,115 +1,179 @@
-"""The Python API: the same operations as the CLI, returning plain objects for notebooks."""
+"""The front door: every stage of tritlens as a Python call (what the CLI does, a notebook can do).
+
+    import tritlens.api as tl
+    run = tl.train("quick", out="runs/quick")            # train (or resume) into a run directory
+    run = tl.load_run("runs/quick")                      # .model, .config, .task, .metrics
+    analysis = tl.analyze("runs/quick")                  # Fourier/clock analysis -> analysis.json
+    tl.report(["runs/quick"], "report.html")             # offline HTML report
+    circuit = tl.compile_circuit("runs/adder")           # discrete runs: gates ...
+    results = tl.verify("runs/adder", spec="add")        # ... and proofs
+
+Bad input raises :class:`tritlens.errors.TritlensError` with a one-line message. Functions that
+write take ``force``: without it an existing output is never replaced, and a command's own inputs
+are never replaced even with it. Writers into a run directory hold its lock while they write.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import torch
-from torch import nn
-
-from tritlens.build import build_model, build_task
 from tritlens.config import RunConfig
-from tritlens.errors import RunDirError
-from tritlens.presets import preset_config
-from tritlens.tasks.base import Task
-from tritlens.train.rundir import RunDir, load_weights_into, weights_step
-from tritlens.train.trainer import Trainer, prepare_run_dir
+from tritlens.errors import ConfigError, TritlensError
+from tritlens.interp import analyze_run, write_analysis
+from tritlens.logic import (
+    FORMATS,
+    Circuit,
+    Module,
+    ProofResult,
+    circuit_stats,
+    export,
+    find_modules,
+    read_aiger,
+)
+from tritlens.logic.runs import circuit_info, compile_run, require_discrete, verify_run
+from tritlens.models import Model, parameter_count, trit_summary
+from tritlens.presets import PRESETS, preset_config
+from tritlens.report import make_report
+from tritlens.run import Output, Run, RunDir, RunLock, load_run
+from tritlens.tasks import Task
+from tritlens.train.session import train_config
+from tritlens.train.trainer import Event
+
+RunLike = Run | str | os.PathLike[str]
+MAX_MODULE_INPUTS = 16
+
+__all__ = ["Run", "RunConfig", "presets", "make_config", "train", "load_run", "info", "analyze", "report",
+           "compile_circuit", "circuit_output", "write_circuit", "verify", "modules", "aig_stats",
+           "parameter_count", "trit_summary"]
 
 
-@dataclass
-class Run:
-    """A run directory opened for analysis: config, task, model (final weights) and metrics."""
+def _opened(run: RunLike) -> Run:
+    return run if isinstance(run, Run) else load_run(run)
 
-    path: Path | None
-    config: RunConfig
-    model: nn.Module
-    metrics: list[dict[str, Any]]
-    step: int | None = None  # the training step of the loaded weights
 
-    @cached_property
-    def task(self) -> Task:
-        return build_task(self.config)
+# -- train ----------------------------------------------------------------------------------------
+def presets() -> dict[str, str]:
+    """Preset name -> one-line description of the paper setup it reproduces."""
+    return {name: spec["about"] for name, spec in PRESETS.items()}
 
-    @property
-    def final(self) -> dict[str, Any]:
-        return self.metrics[-1] if self.metrics else {}
 
-    def checkpoint_steps(self) -> list[int]:
-        return RunDir(self.path).checkpoint_steps() if self.path else []
+def make_config(preset: str = "quick", overrides: list[str] | dict[str, Any] | None = None) -> RunConfig:
+    """A preset's full config with ``overrides`` (``"section.key=value"`` strings or a dict) applied."""
+    return preset_config(preset, _assignments(overrides) if overrides else None)
 
-    def load_checkpoint(self, step: int) -> nn.Module:
-        """A fresh model holding the weights saved at ``step``."""
-        if self.path is None:
-            raise RunDirError("this run lives in memory only and has no checkpoints")
-        model = build_model(self.config, self.task)
-        load_weights_into(model, RunDir(self.path).checkpoint_path(step))
-        return model.eval()
+
+def _assignments(overrides: list[str] | dict[str, Any]) -> list[str]:
+    return [f"{k}={v}" for k, v in overrides.items()] if isinstance(overrides, dict) else list(overrides)
 
 
 def train(preset: str | None = None, out: str | os.PathLike[str] | None = None,
           overrides: list[str] | dict[str, Any] | None = None, config: RunConfig | None = None,
-          resume: bool = False, progress: bool = True, task: Task | None = None) -> Run:
+          resume: bool = False, force: bool = False, progress: bool = True, task: Task | None = None,
+          on_event: Event | None = None) -> Run:
     """Train a preset (or ``config``) with optional overrides; writes a run directory when ``out`` is set.
 
-    ``overrides`` are ``"section.key=value"`` strings or a dict ``{"train.steps": 100}``.
-    Returns the finished :class:`Run`.
+    With ``resume`` and neither preset nor config, the run in ``out`` continues with its stored config.
+    ``force`` replaces a run already in ``out``. Returns the finished :class:`Run`.
     """
-    if isinstance(overrides, dict):
-        overrides = [f"{k}={v}" for k, v in overrides.items()]
+    if resume and force:
+        raise ConfigError("resume and force contradict each other: resume continues a run, force replaces it")
+    if config is None and preset is None and resume and out is not None and RunDir(out).exists():
+        config = RunDir(out).read_config()
     if config is None:
-        config = preset_config(preset or "quick", overrides)
+        config = make_config(preset or "quick", overrides)
     elif overrides:
-        config = config.with_overrides(overrides)
-    task = task or build_task(config)  # validates the task's settings before anything touches the disk
-    run = RunDir(out) if out is not None else None
-    if run is not None:
-        can_resume = prepare_run_dir(run, config, resume)
-        if can_resume and run.is_complete():
-            return load_run(run.path)
-        if not can_resume:
-            run.path.mkdir(parents=True, exist_ok=True)
-            run.write_config(config)
-    trainer = Trainer(config, run, progress=progress, task=task)
-    result = trainer.fit(resume=resume)
-    return Run(run.path if run else None, config, result.model.eval(), result.metrics, result.steps)
+        config = config.with_overrides(_assignments(overrides))
+    return train_config(config, out, resume=resume, force=force, progress=progress, task=task,
+                        on_event=on_event)
 
 
-def load_run(path: str | os.PathLike[str], step: int | None = None) -> Run:
-    """Open a finished run directory (or one checkpoint of it with ``step``)."""
-    run = RunDir(path)
-    config = run.read_config()
-    task = build_task(config)
-    model = build_model(config, task)
-    if step is not None:
-        weights = run.checkpoint_path(step)
-        if not weights.exists():
-            raise RunDirError(f"{run.path} has no checkpoint at step {step}; it has "
-                              f"{run.checkpoint_steps() or 'none'}")
-    elif run.is_complete():
-        weights = run.model_path
-    else:
-        raise RunDirError(f"{run.path} is not complete (no model.safetensors); resume it with "
-                          f"`tritlens train --out {run.path} --resume`")
-    load_weights_into(model, weights)
-    loaded = Run(run.path, config, model.eval(), run.read_metrics(), weights_step(weights))
-    loaded.__dict__["task"] = task
-    return loaded
+def info(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Everything ``tritlens info`` shows, as plain data (unfinished runs too: the latest checkpoint)."""
+    rd = RunDir(path).require()
+    cfg, metrics, steps = rd.read_config(), rd.read_metrics(), rd.checkpoint_steps()
+    run = load_run(rd.path) if rd.is_complete() else load_run(rd.path, step=steps[-1]) if steps else None
+    model: Model | None = run.model if run else None
+    out: dict[str, Any] = {
+        "path": str(rd.path), "complete": rd.is_complete(), "failed": rd.failure(), "preset": cfg.preset,
+        "task": run.task.describe() if run else cfg.task_name,
+        "config": cfg.to_dict(), "parameters": parameter_count(model) if model is not None else None,
+        "checkpoints": steps, "final": metrics[-1] if metrics else {},
+        "trits": trit_summary(model) if model is not None else {},
+    }
+    circuit = circuit_info(model) if model is not None else None
+    if circuit:
+        out["circuit"] = circuit
+    return out
 
 
-def parameter_count(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
+# -- interpret and report -------------------------------------------------------------------------
+def analyze(run: RunLike, checkpoints: bool = True, write: bool = True, force: bool = False,
+            bar: bool = False) -> dict[str, Any]:
+    """Fourier/clock analysis of a run (``checkpoints=False``: the final weights only).
+
+    With ``write`` (and a run on disk) the result goes to ``RUN/analysis.json`` under the run's lock;
+    an existing analysis.json is replaced only with ``force``.
+    """
+    opened = _opened(run)
+    if not write or opened.path is None:
+        return analyze_run(opened, checkpoints=checkpoints, bar=bar)
+    Output(opened.dir.analysis_path, force=force, what="analysis")  # refuse before the work
+    analysis = analyze_run(opened, checkpoints=checkpoints, bar=bar)
+    with RunLock(opened.path, "analyze"):
+        write_analysis(opened.path, analysis, force=force)
+    return analysis
 
 
-@torch.no_grad()
-def trit_summary(model: nn.Module) -> dict[str, Any]:
-    """Zero fraction and counts over all quantized matrices (empty for full-precision models)."""
-    stats = getattr(model, "trit_stats", lambda: {})()
-    if not stats:
-        return {}
-    total = sum(s["neg"] + s["zero"] + s["pos"] for s in stats.values())
-    zeros = sum(s["zero"] for s in stats.values())
-    return {"matrices": stats, "total_weights": total, "zero_frac": zeros / total}
+def report(runs: list[str | os.PathLike[str]], out: str | os.PathLike[str] = "report.html",
+           png: str | os.PathLike[str] | None = None, force: bool = False) -> Path:
+    """One self-contained offline HTML report of ``runs`` (several: compared side by side)."""
+    return make_report(runs, out, png, force=force)
+
+
+# -- compile and prove ----------------------------------------------------------------------------
+def compile_circuit(run: RunLike, encoding: str = "auto", simplified: bool = True,
+                    abc: bool = False) -> Circuit:
+    """A discrete run's model as gates (simplified unless told otherwise)."""
+    return compile_run(require_discrete(_opened(run)), encoding, simplified=simplified, abc=abc)
+
+
+def circuit_output(out: str | os.PathLike[str], fmt: str | None = None, force: bool = False,
+                   inputs: list[str | os.PathLike[str]] | None = None) -> tuple[Output, str]:
+    """The checked output file of an export and its format (from ``fmt`` or the file's extension)."""
+    target = Output(out, force=force, inputs=inputs or [], what="output")
+    kind = fmt or target.path.suffix.lstrip(".")
+    if kind not in FORMATS:
+        source = "--format" if fmt else repr(target.path.name)[:60]
+        raise TritlensError(f"unknown format {kind!r:.20} (from {source}); choose from {', '.join(FORMATS)}")
+    return target, kind
+
+
+def write_circuit(circuit: Circuit, out: str | os.PathLike[str], fmt: str | None = None,
+                  force: bool = False, inputs: list[str | os.PathLike[str]] | None = None) -> Path:
+    """Export ``circuit`` as AIGER/BLIF/Verilog/GraphML/JSON/DOT (format from ``fmt`` or the extension)."""
+    target, kind = circuit_output(out, fmt, force, inputs)
+    return target.write(export(circuit.aig, kind))
+
+
+def verify(run: RunLike, spec: str | None = None, digits: int | None = None, timeout: float | None = None,
+           encoding: str = "auto", simplified: bool = True) -> list[tuple[str, ProofResult]]:
+    """Prove circuit == model (and circuit == ``spec``): ``[(claim, ProofResult)]``."""
+    opened = require_discrete(_opened(run))
+    circuit = compile_run(opened, encoding, simplified=simplified)
+    return verify_run(opened, circuit, spec, digits, timeout)
+
+
+def modules(run: RunLike, max_inputs: int = 8, encoding: str = "auto",
+            simplified: bool = True) -> list[Module]:
+    """Independent parts of a discrete run's circuit; those reading few inputs come with formulas."""
+    if not 0 <= max_inputs <= MAX_MODULE_INPUTS:
+        raise TritlensError(f"--max-inputs must lie in [0, {MAX_MODULE_INPUTS}], got {max_inputs}")
+    circuit = compile_circuit(run, encoding, simplified=simplified)
+    return find_modules(circuit.aig, max_inputs=max_inputs)
+
+
+def aig_stats(path: str | os.PathLike[str]) -> dict[str, int]:
+    """Gate statistics of an AIGER file (ASCII or binary)."""
+    return circuit_stats(read_aiger(path))

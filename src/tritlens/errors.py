@@ -1,5 +1,7 @@
 """User-facing errors: bad input that the CLI reports in one line with exit code 2."""
 
+MESSAGE_CHARS = 80  # longest user value quoted back in an error message
+
 
 class TritlensError(Exception):
     """Bad input (a value, a config, a file, a run directory). The message is one line for the user."""
@@ -15,3 +17,17 @@ class RunDirError(TritlensError):
 
 class CheckpointError(TritlensError):
     """A weights or checkpoint file that cannot be read or does not match its config."""
+
+
+def short(value: object, limit: int = MESSAGE_CHARS) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for one-line error messages."""
+    if isinstance(value, int) and value.bit_length() > 200:  # repr of a huge int is slow or refused
+        return f"an integer of {value.bit_length()} bits"
+    if isinstance(value, list | tuple | dict) and len(value) > 20:
+        return f"a {type(value).__name__} of {len(value)} items"
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):
+        return f"a {type(value).__name__}"
+    text = " ".join(text.split())
+    return text if len(text) <= limit else f"{text[:limit - 5]}...{text[-2:]}"

@@ -24,7 +24,7 @@ FREQS = [3, 7, 11]
 @pytest.fixture(scope="module", params=["add", "sub", "mul", "div"])
 def planted(request: pytest.FixtureRequest) -> tuple[object, dict]:
     run = planted_run(31, FREQS, request.param)
-    return run, analyze_run(run, progress=False)
+    return run, analyze_run(run, checkpoints=False)
 
 
 def test_key_frequencies_are_recovered_exactly(planted: tuple[object, dict]) -> None:
@@ -69,7 +69,7 @@ def test_output_is_json_and_figure_data_has_the_contract_shapes(planted: tuple[o
 
 def test_compare_planted_models() -> None:
     a, b = planted_run(31, FREQS), planted_run(31, [3, 7, 13])
-    analyses = [analyze_run(a, progress=False), analyze_run(b, progress=False)]
+    analyses = [analyze_run(a, checkpoints=False), analyze_run(b, checkpoints=False)]
     result = compare(analyses, ["A", "B"], [figure_data(a, analyses[0]), figure_data(b, analyses[1])])
     assert result["numbers"]["shared_key_frequencies"] == [3, 7]
     assert result["numbers"]["jaccard_matrix"][0][1] == pytest.approx(0.5)
@@ -83,7 +83,7 @@ def test_compare_with_an_untrained_model() -> None:
     cfg = preset_config("quick", ["task.p=31", "model.d_model=32", "model.d_head=8", "model.d_mlp=64"])
     untrained = api.Run(None, cfg, build_model(cfg, build_task(cfg)), [])
     planted = planted_run(31, FREQS)
-    analyses = [analyze_run(planted, progress=False), analyze_run(untrained, progress=False)]
+    analyses = [analyze_run(planted, checkpoints=False), analyze_run(untrained, checkpoints=False)]
     result = compare(analyses, ["planted", "untrained"])
     assert result["numbers"]["status"] == ["clock", "unclear"]
     assert "untrained: no clear key frequencies" in result["verdict"]

@@ -146,7 +146,7 @@ def test_planted_clock_models_render_with_real_analysis(tmp_path):
     inputs = []
     for op in ("add", "mul"):
         run = Run(None, planted_config(23, [3, 7], op), planted_clock_model(23, [3, 7], op), [])
-        analysis = analyze_run(run, progress=False)
+        analysis = analyze_run(run, checkpoints=False)
         inputs.append(ReportInput(f"planted-{op}", analysis, [], figure_data(run, analysis)))
     comparison = compare([i.analysis for i in inputs], [i.name for i in inputs],
                          figure_data=[i.figure_data for i in inputs])

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import sys
-import types
 
 import pytest
 
 from tritlens.api import train
 from tritlens.errors import TritlensError
+from tritlens.report import make as report_make
 from tritlens.report import make_report
 from tritlens.report.make import load_inputs, read_analysis
 
@@ -33,11 +32,10 @@ def _synthetic(name: str, p: int = 59):
 
 @pytest.fixture
 def fake_interp(monkeypatch):
-    """A stand-in tritlens.interp that returns synthetic contract data and records its calls."""
+    """Stand-ins for the interp functions the report calls: synthetic contract data, calls recorded."""
     calls: list[str] = []
-    module = types.ModuleType("tritlens.interp")
 
-    def analyze_run(run):
+    def analyze_run(run, checkpoints=True):
         calls.append("analyze_run")
         return _synthetic(run.path.name).analysis
 
@@ -50,8 +48,8 @@ def fake_interp(monkeypatch):
         assert len(analyses) == len(names) == len(figure_data)
         return make_comparison([_synthetic(n) for n in names])
 
-    module.analyze_run, module.figure_data, module.compare = analyze_run, figure_data, compare
-    monkeypatch.setitem(sys.modules, "tritlens.interp", module)
+    for name, fn in (("analyze_run", analyze_run), ("figure_data", figure_data), ("compare", compare)):
+        monkeypatch.setattr(report_make, name, fn)
     return calls
 
 
@@ -109,7 +107,7 @@ def test_corrupted_analysis_json_is_one_line_error_and_writes_nothing(clean_run,
     out = tmp_path / "report.html"
     out.write_text("previous report")
     with pytest.raises(TritlensError) as err:
-        make_report([clean_run], out, png_dir=tmp_path / "png")
+        make_report([clean_run], out, png_dir=tmp_path / "png", force=True)
     assert "analysis.json" in str(err.value) and "\n" not in str(err.value)
     assert out.read_text() == "previous report" and not (tmp_path / "png").exists()
 
@@ -132,17 +130,17 @@ def test_failure_while_analysing_leaves_no_report(clean_run, fake_interp, tmp_pa
     def broken(run, analysis):
         raise RuntimeError("figure data failed")
 
-    monkeypatch.setattr(sys.modules["tritlens.interp"], "figure_data", broken)
+    monkeypatch.setattr(report_make, "figure_data", broken)
     with pytest.raises(RuntimeError):
         make_report([clean_run], tmp_path / "report.html")
     assert list(tmp_path.iterdir()) == []
 
 
 def test_analysis_that_does_not_apply_still_gives_loss_curves(clean_run, fake_interp, tmp_path, monkeypatch):
-    def not_applicable(run, progress=True):
+    def not_applicable(run, checkpoints=True):
         raise TritlensError("Fourier/clock analysis supports task.op add, sub, mul and div, not 'a*a+b'")
 
-    monkeypatch.setattr(sys.modules["tritlens.interp"], "analyze_run", not_applicable)
+    monkeypatch.setattr(report_make, "analyze_run", not_applicable)
     page = make_report([clean_run], tmp_path / "report.html").read_text()
     assert "tiny: Fourier/clock analysis supports" in page and page.count("class='tl-plot'") == 1
     assert fake_interp == []  # no figure data for a run the analysis does not apply to
@@ -150,23 +148,31 @@ def test_analysis_that_does_not_apply_still_gives_loss_curves(clean_run, fake_in
 
 def test_run_without_checkpoints_gets_analysis_without_progress(clean_run, fake_interp, tmp_path,
                                                                 monkeypatch):
-    def no_progress(run, progress=True):
-        if progress:
+    def no_progress(run, checkpoints=True):
+        if checkpoints:
             raise TritlensError("tiny has no checkpoints, so there is no progress to analyse")
         analysis = _synthetic("tiny").analysis
         analysis["progress"] = {"steps": [], "skipped": "progress not requested"}
         return analysis
 
-    monkeypatch.setattr(sys.modules["tritlens.interp"], "analyze_run", no_progress)
+    monkeypatch.setattr(report_make, "analyze_run", no_progress)
     page = make_report([clean_run], tmp_path / "report.html").read_text()
     assert "tiny: no progress measures (tiny has no checkpoints" in page
     assert page.count("class='tl-plot'") == 6
 
 
-def test_without_interp_needs_analysis_json(clean_run, monkeypatch, tmp_path):
-    monkeypatch.setitem(sys.modules, "tritlens.interp", None)  # import fails
-    with pytest.raises(TritlensError, match="tritlens.interp"):
-        make_report([clean_run], tmp_path / "report.html")
-    _write_analysis(clean_run, _synthetic("tiny").analysis)
-    page = make_report([clean_run], tmp_path / "report.html").read_text()
-    assert "tiny: no attention data" in page and page.count("class='tl-plot'") == 5
+def test_report_refuses_existing_output_and_its_own_inputs(clean_run, fake_interp, tmp_path):
+    out = tmp_path / "report.html"
+    out.write_text("previous report")
+    with pytest.raises(TritlensError, match="exists; pass --force"):
+        make_report([clean_run], out)
+    assert out.read_text() == "previous report" and fake_interp == []
+    config = clean_run / "config.json"
+    before = config.read_bytes()
+    checkpoint = clean_run / "checkpoints" / "step_000010.safetensors"
+    for target in (config, clean_run / "model.safetensors", checkpoint):
+        with pytest.raises(TritlensError, match="one of this command's inputs"):
+            make_report([clean_run], target, force=True)
+    assert config.read_bytes() == before
+    make_report([clean_run], out, force=True)
+    assert out.read_text().startswith("<!DOCTYPE html>")

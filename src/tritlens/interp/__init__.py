@@ -5,9 +5,9 @@ Public API: :func:`analyze_run`, :func:`write_analysis`, :func:`figure_data`, :f
 ``planted`` (a hand-built clock transformer for validation).
 """
 
-from tritlens.interp.analysis import analyze_path, analyze_run, figure_data, summary_rows, write_analysis
+from tritlens.interp.analysis import analyze_run, figure_data, summary_rows, write_analysis
 from tritlens.interp.compare import compare
 from tritlens.interp.planted import planted_clock_model, planted_config
 
-__all__ = ["analyze_run", "analyze_path", "write_analysis", "figure_data", "compare", "summary_rows",
+__all__ = ["analyze_run", "write_analysis", "figure_data", "compare", "summary_rows",
            "planted_clock_model", "planted_config"]

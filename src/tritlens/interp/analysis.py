@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Iterator
@@ -22,7 +21,9 @@ from tritlens.interp.fourier import FVE_CUTOFF
 from tritlens.interp.grid import CyclicView, check_grid_fits, cyclic_view, raw_tokens, train_mask
 from tritlens.interp.measures import final_measures
 from tritlens.interp.progress import progress_curves
-from tritlens.train.rundir import RunDir, atomic_write_text
+from tritlens.models import Model, trit_summary
+from tritlens.run import Output, Run, RunDir
+from tritlens.run.schema import clean, dumps
 
 SCHEMA = 1
 NEURONS_PER_CLUSTER = 4
@@ -48,22 +49,7 @@ def precision(quant: Any) -> str:
     return modes.pop() if len(modes) == 1 else "mixed"
 
 
-def _clean(x: Any) -> Any:
-    """JSON-safe copy: numpy/torch scalars to Python, NaN/inf to None."""
-    if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_clean(v) for v in x]
-    if isinstance(x, torch.Tensor | np.ndarray):
-        return _clean(x.tolist())
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
-
-
-def _final(run: Any, grid: dict[str, float]) -> dict[str, Any]:
+def _final(run: Run, grid: dict[str, float]) -> dict[str, Any]:
     """Loss and accuracy of the analysed weights on the run's split (computed on the grid, so they are
     right also for a run opened at a checkpoint); the step is the last logged one when its logged train
     loss matches these weights, else None."""
@@ -75,7 +61,7 @@ def _final(run: Any, grid: dict[str, float]) -> dict[str, Any]:
     return {"step": last.get("step") if same else None, **{k: grid[k] for k in keys}}
 
 
-def _run_info(run: Any, view: CyclicView) -> dict[str, Any]:
+def _run_info(run: Run, view: CyclicView) -> dict[str, Any]:
     quant = run.config.quant
     return {"path": str(run.path) if run.path is not None else "", "preset": run.config.preset,
             "task": run.task.describe(), "p": view.p, "op": view.op, "precision": precision(quant),
@@ -85,9 +71,7 @@ def _run_info(run: Any, view: CyclicView) -> dict[str, Any]:
             "causal": bool(getattr(getattr(run.model, "cfg", None), "causal", False))}
 
 
-def _trits(model: Any) -> dict[str, Any]:
-    from tritlens.api import trit_summary  # lazy: api pulls in the trainer
-
+def _trits(model: Model) -> dict[str, Any]:
     return dict(trit_summary(model))
 
 
@@ -102,35 +86,35 @@ def _threads(n: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def prepare(run: Any) -> tuple[CyclicView, torch.Tensor]:
+def prepare(run: Run) -> tuple[CyclicView, torch.Tensor]:
     """Check the run can be analysed; return its group view and training mask."""
     view = cyclic_view(run.task)
     check_grid_fits(run.model, view.p)
     return view, train_mask(run.task, view)
 
 
-def analyze_run(run: Any, progress: bool = True) -> dict[str, Any]:
-    """The analysis.json content for a loaded run (``tritlens.api.load_run``): a TritlensError when the
-    analysis does not apply (task, op, size) or, with ``progress``, when the run has no checkpoints."""
+def analyze_run(run: Run, checkpoints: bool = True, bar: bool = False) -> dict[str, Any]:
+    """The analysis.json content for a loaded run (``tritlens.run.load_run``): a TritlensError when the
+    analysis does not apply (task, op, size) or, with ``checkpoints``, when the run has none.
+    ``checkpoints=False`` measures the final weights only; ``bar`` shows a progress bar over checkpoints."""
     view, train = prepare(run)
     with torch.no_grad(), _threads(ANALYSIS_THREADS):
         fourier = final_measures(run.model, view, train)
-        prog = progress_curves(run, view, train, fourier["key_frequencies"]) if progress else {
+        prog = progress_curves(run, view, train, fourier["key_frequencies"], bar) if checkpoints else {
             "steps": [], "train_loss": [], "test_loss": [], "restricted_loss": [], "excluded_loss": [],
-            "weight_norm": [], "key_norm_frac": [], "phases": [], "skipped": "progress not requested"}
+            "weight_norm": [], "key_norm_frac": [], "phases": [],
+            "skipped": "final weights only (checkpoints not analysed)"}
     grid = fourier.pop("grid")
     fourier.update({"fve_cutoff": FVE_CUTOFF, "applies": True, "note": f"{MEASURES[view.op]}{view.note}"})
     analysis = {"schema": SCHEMA, "run": _run_info(run, view), "final": _final(run, grid),
                 "fourier": fourier, "progress": prog, "trits": _trits(run.model)}
-    return _clean(analysis)
+    return clean(analysis)
 
 
-def write_analysis(run_dir: str | os.PathLike[str], analysis: dict[str, Any]) -> Path:
+def write_analysis(run_dir: str | os.PathLike[str], analysis: dict[str, Any], force: bool = False) -> Path:
     """Write ``analysis.json`` atomically (serialised first, so a failure leaves any old file intact)."""
-    text = json.dumps(_clean(analysis), indent=1, allow_nan=False) + "\n"
-    path = RunDir(run_dir).analysis_path
-    atomic_write_text(path, text)
-    return path
+    out = Output(RunDir(run_dir).analysis_path, force=force, what="analysis")
+    return out.write(dumps(analysis))
 
 
 def _select_neurons(fourier: dict[str, Any],
@@ -146,7 +130,7 @@ def _select_neurons(fourier: dict[str, Any],
 
 
 @torch.no_grad()
-def figure_data(run: Any, analysis: dict[str, Any]) -> dict[str, np.ndarray]:
+def figure_data(run: Run, analysis: dict[str, Any]) -> dict[str, np.ndarray]:
     """Heavy arrays for the report, over the raw (a, b) grid of tokens 0..p-1 (row a, column b).
 
     attn_eq_to_a / attn_pattern_eq_to_a: [n_heads, p, p] first block's score (pre-softmax) and pattern
@@ -215,15 +199,4 @@ def summary_rows(analysis: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
-def analyze_path(path: str | os.PathLike[str], progress: bool = True, write: bool = True) -> dict[str, Any]:
-    """Load a run directory, analyse it and (by default) write analysis.json into it."""
-    from tritlens.api import load_run
-
-    run = load_run(path)
-    analysis = analyze_run(run, progress=progress)
-    if write:
-        write_analysis(path, analysis)
-    return analysis
-
-
-__all__ = ["analyze_run", "write_analysis", "figure_data", "summary_rows", "analyze_path", "TritlensError"]
+__all__ = ["analyze_run", "write_analysis", "figure_data", "summary_rows", "TritlensError"]

@@ -21,29 +21,34 @@ import math
 from typing import Any
 
 import numpy as np
+from torch import Tensor
+from tqdm.auto import tqdm
 
 from tritlens.errors import TritlensError
 from tritlens.interp.grid import CyclicView
 from tritlens.interp.measures import checkpoint_measures
+from tritlens.run import Run
 
 ACC_REACHED = 0.99
 CURVES = ("train_loss", "test_loss", "train_acc", "test_acc", "full_loss", "restricted_loss", "excluded_loss",
           "weight_norm", "key_norm_frac")
 
 
-def progress_curves(run: Any, view: CyclicView, train: Any, key_freqs: list[int]) -> dict[str, Any]:
-    """Every progress measure on every checkpoint of ``run``, plus the detected phases."""
+def progress_curves(run: Run, view: CyclicView, train: Tensor, key_freqs: list[int],
+                    bar: bool = False) -> dict[str, Any]:
+    """Every progress measure on every checkpoint of ``run``, plus the detected phases (``bar``: show a
+    progress bar over the checkpoints)."""
     steps = run.checkpoint_steps()
     if not steps:
         raise TritlensError(f"{run.path or 'this run'} has no checkpoints, so there is no progress to "
                             "analyse (train with train.checkpoint_every > 0, or analyse without progress)")
     curves: dict[str, list[float]] = {name: [] for name in CURVES}
-    for step in steps:
+    for step in tqdm(steps, desc="checkpoints", unit="ckpt", disable=not bar, dynamic_ncols=True):
         row = checkpoint_measures(run.load_checkpoint(step), view, train, key_freqs)
         for name in CURVES:
             curves[name].append(row[name])
     out: dict[str, Any] = {"steps": steps, **curves, "key_frequencies": key_freqs}
-    out["phases"] = detect_phases(steps, curves, metrics_timeline(getattr(run, "metrics", [])))
+    out["phases"] = detect_phases(steps, curves, metrics_timeline(run.metrics))
     out["phase_rule"] = __doc__.split("\n\n")[1].replace("\n", " ")
     return out
 

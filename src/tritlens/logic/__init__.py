@@ -32,32 +32,7 @@ from tritlens.logic.prove import (
 from tritlens.logic.rewrite import rewrite
 from tritlens.logic.simplify import simplify
 from tritlens.logic.specs import SPEC_NAMES, FsmSpec, Spec, make_spec
-
-
-def circuit_stats(aig: AIG) -> dict[str, int]:
-    """Gate statistics: ANDs in the live cone, inputs, latches, outputs and depth (AND levels)."""
-    return {
-        "ands": len(aig.cone(aig.roots())),
-        "inputs": len(aig.inputs),
-        "latches": len(aig.latches),
-        "outputs": len(aig.outputs),
-        "depth": aig.depth(),
-    }
-
-
-def with_aig(circuit: Circuit, aig: AIG) -> Circuit:
-    """The same token interface around a different (e.g. simplified) AIG."""
-    return Circuit(
-        aig,
-        circuit.d_vocab,
-        circuit.d_vocab_out,
-        circuit.n_ctx,
-        circuit.positions,
-        circuit.recurrent,
-        circuit.name,
-        circuit.method,
-    )
-
+from tritlens.logic.stats import circuit_stats, with_aig
 
 __all__ = [
     "AIG",

@@ -9,8 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psutil
+
 from tritlens.errors import TritlensError
 from tritlens.logic.aig import AIG
+from tritlens.run.files import read_bytes
+
+MAX_FILE_BYTES = 256 << 20
+MAX_VARS = 8_000_000
+BYTES_PER_VAR = 400  # what one variable costs in an AIG (lists, structural hash, names), generously
 
 # -- writing ---------------------------------------------------------------------------------------
 
@@ -154,7 +161,20 @@ def _header(rd: _Lines) -> tuple[bool, list[int]]:
         raise rd.error("bad-state, constraint, justice and fairness sections are not supported")
     if m < i + l + a:
         raise rd.error(f"M={m} is smaller than I+L+A={i + l + a}")
-    return parts[0] == "aig", [m, i, l, o, a]
+    binary = parts[0] == "aig"
+    _check_sizes(rd, binary, m, i, l, o, a)
+    return binary, [m, i, l, o, a]
+
+
+def _check_sizes(rd: _Lines, binary: bool, m: int, i: int, l: int, o: int, a: int) -> None:
+    """Refuse headers whose counts the file cannot hold, or that would not fit in memory, before
+    allocating anything (every listed line, and every binary AND, takes at least one byte)."""
+    listed = (l + o + a) if binary else (i + l + o + a)
+    if listed > len(rd.data) - rd.pos:
+        raise rd.error(f"the header announces {listed} lines/gates; the file has only {len(rd.data)} bytes")
+    if m > MAX_VARS or m * BYTES_PER_VAR > psutil.virtual_memory().available // 2:
+        raise rd.error(f"M={m} variables would need about {m * BYTES_PER_VAR >> 20} MiB; "
+                       f"at most {MAX_VARS} variables are read")
 
 
 def parse_aiger(data: bytes | str, source: str = "<aiger>") -> AIG:
@@ -273,12 +293,7 @@ def _read_symbols(rd: _Lines, g: AIG) -> None:
 
 def read_aiger(path: str | Path) -> AIG:
     """Read an ``.aag`` or ``.aig`` file (format from the header, not the extension)."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise TritlensError(f"cannot read {path}: {exc.strerror}") from None
-    return parse_aiger(data, path.name)
+    return parse_aiger(read_bytes(path, "AIGER file", MAX_FILE_BYTES), Path(path).name)
 
 
 __all__ = ["parse_aiger", "read_aiger", "to_aag", "to_aig", "write_aiger"]

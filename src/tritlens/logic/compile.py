@@ -19,6 +19,7 @@ from tritlens.logic.build import add_const, argmax, popcount, ternary_threshold
 from tritlens.logic.circuit import Circuit, bits_for
 from tritlens.models.discrete import TernaryMLP, TernaryRNN
 from tritlens.models.discrete_layers import IntLayer, TernaryLinear
+from tritlens.models.protocol import is_discrete
 
 _FLOAT_HINTS = (nn.Softmax, nn.LayerNorm, nn.Embedding, nn.Linear, nn.MultiheadAttention, nn.GELU, nn.ReLU)
 
@@ -38,7 +39,7 @@ def _offender(model: nn.Module) -> str:
 
 def refuse_unless_discrete(model: object) -> None:
     """Raise TritlensError naming the offending layer unless ``model`` compiles to gates."""
-    if isinstance(model, TernaryMLP | TernaryRNN):
+    if is_discrete(model) and isinstance(model, TernaryMLP | TernaryRNN):
         return
     if not isinstance(model, nn.Module):
         raise TritlensError(f"cannot compile {type(model).__name__}: not a torch module")

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from tritlens.errors import ConfigError
+from tritlens.fields import check_fields, seed, setting
 from tritlens.models.discrete_layers import (
     ENCODINGS,
     SURROGATES,
@@ -31,37 +32,28 @@ READOUTS = ("argmax", "bit")
 class DiscreteMLPConfig:
     """Ternary threshold MLP: hidden widths, input encoding and training knobs."""
 
-    hidden: tuple[int, ...] = (32,)
-    encoding: str = "onehot"  # onehot | binary
-    surrogate: str = "sigmoid"  # sigmoid | clipped (straight-through gradient of the step)
-    temperature: float = 1.0  # width of the surrogate gradient window
-    sparsity: float = 1e-3  # weight of sparsity_penalty() in the training loss
-    logit_scale: float = 1.0  # positive, so it never changes the argmax
+    hidden: tuple[int, ...] = setting(factory=lambda: (32,), lo=1, hi=1 << 16)
+    encoding: str = setting("onehot", choices=ENCODINGS)
+    surrogate: str = setting("sigmoid", choices=SURROGATES)  # straight-through gradient of the step
+    temperature: float = setting(1.0, lo=0.0, hi=1e6, lo_open=True)  # width of the surrogate window
+    sparsity: float = setting(1e-3, lo=0.0, hi=1e6)  # weight of sparsity_penalty() in the training loss
+    logit_scale: float = setting(1.0, lo=0.0, hi=1e6, lo_open=True)  # positive: never changes the argmax
     output_bias: bool = True
-    seed: int = 0
+    seed: int = seed(0)
 
 
 @dataclass
 class DiscreteRNNConfig:
     """Ternary RNN with binary state: state width, input encoding, readout and training knobs."""
 
-    hidden: int = 8
-    encoding: str = "onehot"
-    readout: str = "argmax"  # argmax over ternary scores | bit (one threshold unit, 2 classes)
-    surrogate: str = "sigmoid"
-    temperature: float = 1.0
-    sparsity: float = 1e-3
-    logit_scale: float = 1.0
-    seed: int = 0
-
-
-def _check_common(encoding: str, surrogate: str, logit_scale: float) -> None:
-    if encoding not in ENCODINGS:
-        raise ConfigError(f"unknown encoding {encoding!r}; choose one of {', '.join(ENCODINGS)}")
-    if surrogate not in SURROGATES:
-        raise ConfigError(f"unknown surrogate {surrogate!r}; choose one of {', '.join(SURROGATES)}")
-    if logit_scale <= 0:
-        raise ConfigError(f"logit_scale must be positive, got {logit_scale}")
+    hidden: int = setting(8, lo=1, hi=1 << 12)
+    encoding: str = setting("onehot", choices=ENCODINGS)
+    readout: str = setting("argmax", choices=READOUTS)  # argmax of ternary scores | bit (1 unit, 2 classes)
+    surrogate: str = setting("sigmoid", choices=SURROGATES)
+    temperature: float = setting(1.0, lo=0.0, hi=1e6, lo_open=True)
+    sparsity: float = setting(1e-3, lo=0.0, hi=1e6)
+    logit_scale: float = setting(1.0, lo=0.0, hi=1e6, lo_open=True)
+    seed: int = seed(0)
 
 
 def _generator(cfg_seed: int, generator: torch.Generator | None) -> torch.Generator:
@@ -168,9 +160,7 @@ class TernaryMLP(_DiscreteBase):
         generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
-        _check_common(cfg.encoding, cfg.surrogate, cfg.logit_scale)
-        if any(h < 1 for h in cfg.hidden):
-            raise ConfigError(f"hidden widths must be positive, got {cfg.hidden}")
+        check_fields(cfg, "model")
         self.cfg, self.d_vocab, self.d_vocab_out, self.n_ctx = cfg, d_vocab, d_vocab_out, n_ctx
         gen = _generator(cfg.seed, generator)
         widths = [n_ctx * encoded_width(d_vocab, cfg.encoding), *cfg.hidden]
@@ -210,13 +200,9 @@ class TernaryRNN(_DiscreteBase):
         generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
-        _check_common(cfg.encoding, cfg.surrogate, cfg.logit_scale)
-        if cfg.readout not in READOUTS:
-            raise ConfigError(f"unknown readout {cfg.readout!r}; choose one of {', '.join(READOUTS)}")
+        check_fields(cfg, "model")
         if cfg.readout == "bit" and d_vocab_out != 2:
-            raise ConfigError(f"readout 'bit' needs 2 output classes, got {d_vocab_out}")
-        if cfg.hidden < 1:
-            raise ConfigError(f"hidden must be positive, got {cfg.hidden}")
+            raise ConfigError(f"model.readout=bit needs 2 output classes, got {d_vocab_out}")
         self.cfg, self.d_vocab, self.d_vocab_out, self.n_ctx = cfg, d_vocab, d_vocab_out, n_ctx
         gen = _generator(cfg.seed, generator)
         self.cell_x = TernaryLinear(encoded_width(d_vocab, cfg.encoding), cfg.hidden, gen)

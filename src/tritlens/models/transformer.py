@@ -16,39 +16,41 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from tritlens.fields import setting
 from tritlens.models.hooks import HookedModule, HookPoint
 from tritlens.models.layers import MLP, Attention, Embed, Norm, PosEmbed, QuantSpec, Unembed
+from tritlens.quant import WEIGHT_MODES
 
 
 @dataclass
 class TransformerConfig:
     """Architecture knobs; vocabulary sizes and context length come from the task."""
 
-    n_layers: int = 1
-    n_heads: int = 4
-    d_model: int = 128
-    d_head: int | None = None  # None: d_model // n_heads
-    d_mlp: int = 512  # 0: attention only
-    act: str = "relu"  # relu | gelu
-    norm: str = "none"  # none | layer | rms
-    norm_where: str = "all"  # all (before attn, mlp and unembed) | final (before the unembed only)
+    n_layers: int = setting(1, lo=1, hi=64)
+    n_heads: int = setting(4, lo=1, hi=1024)
+    d_model: int = setting(128, lo=1, hi=1 << 20)
+    d_head: int | None = setting(None, lo=1, hi=1 << 20)  # None: d_model // n_heads
+    d_mlp: int = setting(512, lo=0, hi=1 << 24)  # 0: attention only
+    act: str = setting("relu", choices=("relu", "gelu"))
+    norm: str = setting("none", choices=("none", "layer", "rms"))
+    norm_where: str = setting("all", choices=("all", "final"))  # final: before the unembed only
     pos_embed: bool = True
     causal: bool = True
     biases: bool = True
     freeze_biases: bool = False
-    init_std: float | None = None  # None: 0.8 / sqrt(d_model), as TransformerLens
+    init_std: float | None = setting(None, lo=0.0, hi=100.0, lo_open=True)  # None: 0.8/sqrt(d_model), as TL
 
 
 @dataclass
 class QuantConfig:
     """Weight quantization per component group, and optional activation quantization."""
 
-    attn: str = "none"  # none | binary | ternary (W_Q, W_K, W_V, W_O)
-    mlp: str = "none"  # W_in, W_out
-    embed: str = "none"  # W_E, W_pos
-    unembed: str = "none"  # W_U
+    attn: str = setting("none", choices=WEIGHT_MODES)  # none | binary | ternary (W_Q, W_K, W_V, W_O)
+    mlp: str = setting("none", choices=WEIGHT_MODES)  # W_in, W_out
+    embed: str = setting("none", choices=WEIGHT_MODES)  # W_E, W_pos
+    unembed: str = setting("none", choices=WEIGHT_MODES)  # W_U
     binary_scale: bool = True  # multiply binary weights by mean|W| (BitNet); False: plain signs
-    act_bits: int | None = None  # per-token absmax activation bits at the input of quantized layers
+    act_bits: int | None = setting(None, lo=2, hi=16)  # per-token absmax bits at quantized layers' inputs
 
 
 class Block(nn.Module):
@@ -79,6 +81,8 @@ class Block(nn.Module):
 
 class HookedTransformer(HookedModule):
     """Decoder-only transformer; ``answer_logits`` is the training entry point (with a fast path)."""
+
+    fully_discrete = False
 
     def __init__(self, cfg: TransformerConfig, d_vocab: int, d_vocab_out: int, n_ctx: int,
                  quant: QuantConfig | None = None, seed: int = 0) -> None:
@@ -171,6 +175,10 @@ class HookedTransformer(HookedModule):
         row = (arange(attn.n_heads).view(1, -1, 1) * len(pos) + arange(len(pos)).view(1, 1, -1)) * vocab
         row = row + tokens[:, pos].unsqueeze(1)  # [B, H, A]: the table row of each query
         return table.flatten().take(row.unsqueeze(-1) * n_grid + index[:, None, None, :])
+
+    def extra_loss(self) -> Tensor | None:
+        """No auxiliary loss (the trainer's hook for penalties such as a discrete model's sparsity)."""
+        return None
 
     # -- quantized views --------------------------------------------------------------------------
     def quantized_layers(self) -> dict[str, tuple[nn.Module, str]]:

@@ -19,7 +19,7 @@ from tritlens.report import inputs as ri
 from tritlens.report.inputs import ReportInput
 from tritlens.report.sections import Section, report_sections
 from tritlens.report.style import CSS, PLOT_CONFIG, template_json
-from tritlens.train.rundir import atomic_write_bytes
+from tritlens.run import Output
 
 PLOT_SCRIPT = """
 (function () {
@@ -82,19 +82,10 @@ def build_report(inputs: Sequence[ReportInput], comparison: dict[str, Any] | Non
 
 
 def write_report(path: str | os.PathLike[str], inputs: Sequence[ReportInput],
-                 comparison: dict[str, Any] | None = None, **kwargs: Any) -> Path:
-    """Build the report and write it atomically (a crash never leaves a half-written file)."""
-    return write_file(path, build_report(inputs, comparison, **kwargs).encode())
-
-
-def write_file(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write atomically, then give the file the usual permissions (umask) rather than the temp file's 0600."""
-    out = Path(path)
-    atomic_write_bytes(out, data)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(out, 0o666 & ~umask)
-    return out
+                 comparison: dict[str, Any] | None = None, force: bool = False, **kwargs: Any) -> Path:
+    """Build the report and write it atomically (refusing to replace a file unless ``force``)."""
+    out = Output(path, force=force, what="report")
+    return out.write(build_report(inputs, comparison, **kwargs).encode())
 
 
 # -- pieces --------------------------------------------------------------------------------------

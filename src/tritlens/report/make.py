@@ -1,57 +1,37 @@
-"""From run directories to a report: load runs, get their analysis and figure data, write HTML (and PNGs).
-
-``tritlens.interp`` is imported only when needed, so the report code works without it as long as
-every run has a current ``analysis.json`` (the attention and neuron figures then stay empty).
-"""
+"""From run directories to a report: load runs, get their analysis and figure data, write HTML (and PNGs)."""
 
 from __future__ import annotations
 
-import importlib
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from tritlens.errors import CheckpointError, RunDirError, TritlensError
+from tritlens.interp import analyze_run, compare, figure_data
+from tritlens.models import trit_summary
+from tritlens.report.html import build_report
 from tritlens.report.inputs import ReportInput, unique_names
+from tritlens.report.png import png_outputs, render_pngs
+from tritlens.report.sections import all_figures, report_sections
+from tritlens.run import Output, Run, RunDir, load_run
+from tritlens.run import schema as run_schema
+from tritlens.run.files import read_text
 
 ANALYSIS_FILE = "analysis.json"
 SCHEMA = 1
 
 
-def _interp(what: str) -> ModuleType:
-    try:
-        return importlib.import_module("tritlens.interp")
-    except ImportError as exc:
-        raise TritlensError(f"{what} needs the analysis module tritlens.interp, which cannot be imported "
-                            f"({exc})") from None
-
-
-def _interp_fn(name: str, what: str) -> Any:
-    fn = getattr(_interp(what), name, None)
-    if fn is None:
-        raise TritlensError(f"{what} needs tritlens.interp.{name}, which does not exist")
-    return fn
-
-
 def read_analysis(run_path: Path) -> dict[str, Any] | None:
-    """The run's ``analysis.json`` if it exists and is current (schema and newer than the final weights).
+    """The run's ``analysis.json`` if it exists and is current (schema, and newer than the final weights).
 
-    A file that is not valid JSON or not an analysis object is a :class:`TritlensError`.
+    A file that is not valid JSON or not shaped like an analysis is a one-line :class:`RunDirError`.
     """
     path = run_path / ANALYSIS_FILE
-    if not path.is_file():
+    if not path.exists():
         return None
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise TritlensError(f"{path} is corrupted ({exc}); delete it to recompute the analysis") from None
-    except OSError as exc:
-        raise TritlensError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("run"), dict):
-        raise TritlensError(f"{path} is not an analysis (no 'run' object); delete it to recompute")
+    data = run_schema.check(run_schema.loads(read_text(path, "analysis"), str(path)), run_schema.ANALYSIS,
+                            str(path))
     if data.get("schema") != SCHEMA:
         return None
     model = run_path / "model.safetensors"
@@ -62,30 +42,26 @@ def read_analysis(run_path: Path) -> dict[str, Any] | None:
 
 def load_input(run_dir: str | os.PathLike[str], name: str | None = None) -> ReportInput:
     """One run directory as a :class:`ReportInput` (analysis read or computed, figure data computed)."""
-    from tritlens.api import load_run
-
-    path = Path(run_dir)
-    if not path.is_dir():
-        raise TritlensError(f"{path}: no such run directory")
+    path = RunDir(run_dir).require_complete().path
     run = load_run(path)
     analysis = read_analysis(path)
     if analysis is None:
-        analysis = _analyze(run, _interp_fn("analyze_run", f"analysing {path}"))
-    figure_data: dict[str, Any] = {}  # without it the report notes the missing attention and neurons
+        analysis = _analyze(run)
+    figures: dict[str, Any] = {}  # without it the report notes the missing attention and neurons
     fourier = analysis.get("fourier")
     if not isinstance(fourier, dict) or fourier.get("applies", True):
         try:
-            figure_data = dict(_interp_fn("figure_data", "figure data")(run, analysis))
+            figures = dict(figure_data(run, analysis))
         except (CheckpointError, RunDirError):
             raise
         except TritlensError:
             pass
-    return ReportInput(name or path.name, analysis, list(run.metrics), figure_data)
+    return ReportInput(name or path.name, analysis, list(run.metrics), figures)
 
 
-def _analyze(run: Any, analyze_run: Any) -> dict[str, Any]:
-    """``analyze_run(run)``; when the analysis does not apply to the run (task, op, size, no checkpoints),
-    the most of it that does, or a minimal analysis with the reason, so the run still gets its loss curves."""
+def _analyze(run: Run) -> dict[str, Any]:
+    """The run's analysis; when it does not apply to the run (task, op, size, no checkpoints), the most
+    of it that does, or a minimal analysis with the reason, so the run still gets its loss curves."""
     try:
         return analyze_run(run)
     except (CheckpointError, RunDirError):
@@ -93,27 +69,24 @@ def _analyze(run: Any, analyze_run: Any) -> dict[str, Any]:
     except TritlensError as exc:
         reason = str(exc)
     try:
-        analysis = analyze_run(run, progress=False)
-    except (TritlensError, TypeError):
+        analysis = analyze_run(run, checkpoints=False)
+    except TritlensError:
         return minimal_analysis(run, reason)
     analysis.setdefault("progress", {})["skipped"] = reason
     return analysis
 
 
-def minimal_analysis(run: Any, note: str) -> dict[str, Any]:
+def minimal_analysis(run: Run, note: str) -> dict[str, Any]:
     """An analysis dict (contract schema 1) with what a run's config and metrics say, and ``note``."""
-    from tritlens.api import trit_summary
-
     cfg = run.config
     modes = {getattr(cfg.quant, g, "none") for g in ("attn", "mlp", "embed", "unembed")} - {"none"}
     precision = "full" if not modes else modes.pop() if len(modes) == 1 else "mixed"
     final = run.metrics[-1] if run.metrics else {}
-    describe = getattr(run.task, "describe", None)
     return {
         "schema": SCHEMA,
-        "run": {"path": str(run.path or ""), "preset": cfg.preset,
-                "task": describe() if describe else cfg.task_name, "p": getattr(cfg.task, "p", None),
-                "op": getattr(cfg.task, "op", None), "precision": precision, "quant": dict(vars(cfg.quant))},
+        "run": {"path": str(run.path or ""), "preset": cfg.preset, "task": run.task.describe(),
+                "p": getattr(cfg.task, "p", None), "op": getattr(cfg.task, "op", None),
+                "precision": precision, "quant": dict(vars(cfg.quant))},
         "final": {k: final.get(k) for k in ("step", "train_loss", "train_acc", "test_loss", "test_acc")},
         "fourier": {"applies": False, "note": note},
         "progress": {},
@@ -130,31 +103,25 @@ def load_inputs(run_dirs: Sequence[str | os.PathLike[str]],
     inputs = [load_input(d, name) for d, name in zip(run_dirs, names, strict=True)]
     comparison = None
     if len(inputs) >= 2:
-        compare = _interp_fn("compare", "comparing runs")
         comparison = compare([i.analysis for i in inputs], names, figure_data=[i.figure_data for i in inputs])
     return inputs, comparison
 
 
 def make_report(run_dirs: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str],
-                png_dir: str | os.PathLike[str] | None = None) -> Path:
+                png_dir: str | os.PathLike[str] | None = None, force: bool = False) -> Path:
     """Write the report of ``run_dirs`` to ``out`` (and every figure as PNG under ``png_dir``).
 
-    Everything is computed before anything is written, and each file is written atomically.
+    Outputs are checked first (an existing file needs ``force``; a run's own files are never
+    replaced); everything is computed before anything is written, and each file is written atomically.
     """
-    from tritlens.report.html import build_report, write_file
-    from tritlens.report.png import render_pngs, save_pngs
-    from tritlens.report.sections import all_figures, report_sections
-
-    out = Path(out)
-    if out.is_dir():
-        raise TritlensError(f"{out} is a directory; give the report a file name such as "
-                            f"{out / 'report.html'}")
+    page_out = Output(out, force=force, inputs=run_dirs, what="report")
     if png_dir is not None and Path(png_dir).exists() and not Path(png_dir).is_dir():
-        raise TritlensError(f"{png_dir} exists and is not a directory")
+        raise TritlensError(f"--png {png_dir} exists and is not a directory")
     inputs, comparison = load_inputs(run_dirs)
     page = build_report(inputs, comparison)
-    images = render_pngs(all_figures(report_sections(inputs))) if png_dir is not None else {}
-    if png_dir is not None:
-        save_pngs(images, png_dir)
-    write_file(out, page.encode())
-    return out
+    figures = all_figures(report_sections(inputs))
+    pngs = png_outputs(figures, png_dir, force, run_dirs) if png_dir is not None else []
+    images = render_pngs(figures) if png_dir is not None else {}
+    for output in pngs:
+        output.write(images[output.path.stem])
+    return page_out.write(page.encode())

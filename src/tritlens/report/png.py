@@ -20,10 +20,11 @@ from plotly.offline import get_plotlyjs
 
 from tritlens.errors import TritlensError
 from tritlens.report.chromium import dump_dom, require_chromium
-from tritlens.report.html import figure_json, script_safe, write_file
+from tritlens.report.html import figure_json, script_safe
 from tritlens.report.inputs import ReportInput, with_unique_names
 from tritlens.report.sections import FigureSpec, all_figures, report_sections
 from tritlens.report.style import template_json
+from tritlens.run import Output
 
 WIDTH = 1200
 SCALE = 2
@@ -94,19 +95,19 @@ def render_pngs(specs: Sequence[FigureSpec], *, timeout: float = 300) -> dict[st
     return out
 
 
-def write_pngs(inputs: Sequence[ReportInput], out_dir: str | os.PathLike[str]) -> list[Path]:
-    """Write every report figure as ``<out_dir>/<slug>.png``; returns the paths in report order."""
-    specs = all_figures(report_sections(with_unique_names(inputs)))
-    return save_pngs(render_pngs(specs), out_dir)
-
-
-def save_pngs(images: dict[str, bytes], out_dir: str | os.PathLike[str]) -> list[Path]:
+def png_outputs(specs: Sequence[FigureSpec], out_dir: str | os.PathLike[str], force: bool = False,
+                inputs: Sequence[str | os.PathLike[str]] = ()) -> list[Output]:
+    """The checked output of every figure, ``<out_dir>/<slug>.png`` (refused before any work is done)."""
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
-        raise TritlensError(f"{out} exists and is not a directory")
-    paths = []
-    for slug, data in images.items():
-        path = out / f"{slug}.png"
-        write_file(path, data)
-        paths.append(path)
-    return paths
+        raise TritlensError(f"--png {out} exists and is not a directory")
+    return [Output(out / f"{spec.slug}.png", force=force, inputs=inputs, what="figure") for spec in specs]
+
+
+def write_pngs(inputs: Sequence[ReportInput], out_dir: str | os.PathLike[str],
+               force: bool = False) -> list[Path]:
+    """Write every report figure as ``<out_dir>/<slug>.png``; returns the paths in report order."""
+    specs = all_figures(report_sections(with_unique_names(inputs)))
+    outputs = png_outputs(specs, out_dir, force)
+    images = render_pngs(specs)
+    return [o.write(images[o.path.stem]) for o in outputs]

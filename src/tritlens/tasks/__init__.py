@@ -1,0 +1,37 @@
+"""Tasks: data generated from settings (never downloaded). ``TASKS`` maps ``task.name`` to its kind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tritlens.tasks.base import Split, Task, TaskShape
+from tritlens.tasks.bits import (
+    CompareConfig,
+    CompareTask,
+    ModAddBitsConfig,
+    ModAddTask,
+    ParityConfig,
+    ParityTask,
+    SerialAddConfig,
+    SerialAddTask,
+)
+from tritlens.tasks.modular import ModularConfig, ModularTask
+
+
+@dataclass(frozen=True)
+class TaskKind:
+    """A registered task: its settings dataclass and its class (``from_config``, ``shape``)."""
+
+    config: type
+    task: type[Task]
+
+
+TASKS: dict[str, TaskKind] = {
+    "modular": TaskKind(ModularConfig, ModularTask),
+    "serial_add": TaskKind(SerialAddConfig, SerialAddTask),
+    "mod_add": TaskKind(ModAddBitsConfig, ModAddTask),
+    "parity": TaskKind(ParityConfig, ParityTask),
+    "compare": TaskKind(CompareConfig, CompareTask),
+}
+
+__all__ = ["TASKS", "TaskKind", "Split", "Task", "TaskShape", "ModularTask", "ModularConfig"]

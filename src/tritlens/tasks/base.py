@@ -3,13 +3,15 @@
 A task turns its settings into token sequences and answer labels. The trainer only needs
 ``split()`` (deterministic train/test data), ``answer_positions`` (where logits are scored) and the
 vocabulary sizes, so tasks with several answer positions (n-digit arithmetic, sequence tasks for
-recurrent models) plug in without changes to the trainer.
+recurrent models) plug in without changes to the trainer. ``shape`` describes a task's data from its
+settings alone, so memory can be estimated before anything is generated.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -28,8 +30,23 @@ class Split:
     def to(self, device: str | torch.device) -> Split:
         return Split(self.tokens.to(device), self.targets.to(device))
 
-    def subset(self, index: Tensor) -> Split:
+    def subset(self, index: Tensor | slice) -> Split:
         return Split(self.tokens[index], self.targets[index])
+
+
+@dataclass(frozen=True)
+class TaskShape:
+    """Sizes of a task's data, known from its settings alone (for memory estimates)."""
+
+    n_examples: int  # train + test examples held in memory
+    n_ctx: int
+    d_vocab: int
+    d_vocab_out: int
+    n_answers: int
+
+    def data_bytes(self) -> int:
+        """Tokens and labels as int64, with room for the train/test copies and a permutation."""
+        return 3 * 8 * self.n_examples * (self.n_ctx + self.n_answers)
 
 
 class Task(ABC):
@@ -40,6 +57,16 @@ class Task(ABC):
     d_vocab_out: int  # output classes per answer position
     n_ctx: int  # sequence length
     answer_positions: tuple[int, ...]  # positions whose output predicts ``targets[:, i]``
+
+    @classmethod
+    def from_config(cls, cfg: Any) -> Task:
+        """The task for a settings section (registered tasks; checked against its declared ranges)."""
+        raise NotImplementedError(f"{cls.__name__} is not built from a config section")
+
+    @staticmethod
+    def shape(cfg: Any) -> TaskShape:
+        """Data sizes for a settings section, without generating any data (registered tasks)."""
+        raise NotImplementedError("this task does not describe its data sizes")
 
     @abstractmethod
     def split(self) -> tuple[Split, Split]:

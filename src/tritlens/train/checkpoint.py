@@ -1,14 +1,17 @@
-"""Resume state: weights, AdamW moments, RNG state and counters in one safetensors file."""
+"""Resume state: weights, AdamW moments, RNG state and counters in one safetensors file, checked on load."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
 from tritlens.errors import CheckpointError
-from tritlens.train.rundir import RunDir, load_tensors, save_tensors
+from tritlens.run import RunDir, check_like, load_tensors, save_tensors
+
+OPTIM_FIELDS = ("exp_avg", "exp_avg_sq", "step")
 
 
 @dataclass
@@ -19,7 +22,7 @@ class ResumeState:
 
 def save_resume(run: RunDir, model: nn.Module, opt: torch.optim.Optimizer, gen: torch.Generator,
                 state: ResumeState) -> None:
-    """Write everything an exact continuation needs (overwrites the previous resume file atomically)."""
+    """Write everything an exact continuation needs (replaces the previous resume file atomically)."""
     tensors: dict[str, Tensor] = {f"model.{k}": v for k, v in model.state_dict().items()}
     names = {id(p): n for n, p in model.named_parameters()}
     for group in opt.param_groups:
@@ -32,22 +35,39 @@ def save_resume(run: RunDir, model: nn.Module, opt: torch.optim.Optimizer, gen: 
     save_tensors(run.resume_path, tensors, metadata={"format": "tritlens-resume"})
 
 
-def load_resume(run: RunDir, model: nn.Module, opt: torch.optim.Optimizer,
-                gen: torch.Generator) -> ResumeState:
+def _check(tensors: dict[str, Tensor], model: nn.Module, gen: torch.Generator, path: object,
+           max_step: int) -> ResumeState:
+    """Every tensor of a resume file has the name, shape, dtype and range this run needs."""
+    params = dict(model.named_parameters())
+    expected: dict[str, Tensor] = {f"model.{k}": v for k, v in model.state_dict().items()}
+    expected["rng.minibatch"] = gen.get_state()
+    expected["counters.step"] = torch.tensor(0, dtype=torch.int64)
+    expected["counters.wall_time"] = torch.tensor(0.0, dtype=torch.float64)
+    for key in tensors:
+        if key.startswith("optim."):
+            pname, _, what = key[len("optim."):].rpartition(".")
+            if pname not in params or what not in OPTIM_FIELDS:
+                raise CheckpointError(f"{path} does not match this run: unexpected tensor {key[:80]}")
+            p = params[pname]
+            expected[key] = torch.zeros((), dtype=torch.float32) if what == "step" else p.detach().to("meta")
+    check_like(tensors, expected, path)
+    step, wall = int(tensors["counters.step"]), float(tensors["counters.wall_time"])
+    if not 0 <= step <= max_step or not math.isfinite(wall) or wall < 0:
+        raise CheckpointError(f"{path} holds an impossible step ({step}) or time ({wall})")
+    return ResumeState(step, wall)
+
+
+def load_resume(run: RunDir, model: nn.Module, opt: torch.optim.Optimizer, gen: torch.Generator,
+                max_step: int) -> ResumeState:
     """Restore model, optimiser and RNG from the resume file; returns the step reached."""
     tensors = load_tensors(run.resume_path)
-    try:
-        weights = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
-        model.load_state_dict(weights, strict=True)
-        params = dict(model.named_parameters())
-        device = next(model.parameters()).device
-        for key, value in tensors.items():
-            if key.startswith("optim."):
-                pname, _, field = key[len("optim."):].rpartition(".")
-                target = value if field == "step" else value.to(device)
-                opt.state[params[pname]][field] = target
-        gen.set_state(tensors["rng.minibatch"])
-        return ResumeState(int(tensors["counters.step"]), float(tensors["counters.wall_time"]))
-    except (KeyError, RuntimeError) as exc:
-        reason = str(exc).splitlines()[0]
-        raise CheckpointError(f"{run.resume_path} does not match this run: {reason}") from None
+    state = _check(tensors, model, gen, run.resume_path, max_step)
+    model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+    params = dict(model.named_parameters())
+    device = next(model.parameters()).device
+    for key, value in tensors.items():
+        if key.startswith("optim."):
+            pname, _, what = key[len("optim."):].rpartition(".")
+            opt.state[params[pname]][what] = value if what == "step" else value.to(device)
+    gen.set_state(tensors["rng.minibatch"])
+    return state

@@ -2,27 +2,38 @@
 
 The loop is exactly resumable: a checkpoint holds weights, optimiser moments, the minibatch RNG
 state and the step, and nothing else influences an update, so a resumed run produces the same
-weights bit for bit as an uninterrupted one on the same machine.
+weights bit for bit as an uninterrupted one on the same machine. Metrics rows are appended before
+the checkpoint of their step, so after a crash at any moment the rows past the last checkpoint are
+exactly the ones a resume recomputes.
 """
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 from tqdm.auto import tqdm
 
 from tritlens.build import build_model, build_task
 from tritlens.config import RunConfig
-from tritlens.errors import ConfigError, RunDirError
-from tritlens.tasks.base import Split, Task
+from tritlens.errors import TritlensError
+from tritlens.models import Model
+from tritlens.run import RunDir, save_tensors
+from tritlens.tasks import Split, Task
 from tritlens.train.checkpoint import ResumeState, load_resume, save_resume
-from tritlens.train.rundir import RunDir, save_tensors, weights_metadata
+from tritlens.train.memory import resolve_device
 
 EVAL_CHUNK = 16_384
+Event = Callable[[str, int], None]  # (event, step): "metrics", "weights", "checkpoint", "final"
+
+
+class TrainingFailed(TritlensError):
+    """Training cannot go on (the loss diverged, memory ran out); the run is marked failed."""
 
 
 def loss_and_accuracy(logits: Tensor, targets: Tensor, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
@@ -35,7 +46,7 @@ def loss_and_accuracy(logits: Tensor, targets: Tensor, dtype: torch.dtype) -> tu
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, data: Split, positions: tuple[int, ...],
+def evaluate(model: Model, data: Split, positions: tuple[int, ...],
              dtype: torch.dtype = torch.float64) -> tuple[float, float]:
     """Loss and accuracy on ``data``, in chunks so large test sets fit in memory."""
     total_loss = total_acc = 0.0
@@ -47,13 +58,7 @@ def evaluate(model: nn.Module, data: Split, positions: tuple[int, ...],
     return total_loss / len(data), total_acc / len(data)
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("train.device=cuda but no CUDA device is available; use --device cpu")
-    return torch.device(name)
-
-
-def make_optimizer(model: nn.Module, cfg: RunConfig) -> torch.optim.AdamW:
+def make_optimizer(model: Model, cfg: RunConfig) -> torch.optim.AdamW:
     params = [p for p in model.parameters() if p.requires_grad]
     t = cfg.train
     return torch.optim.AdamW(params, lr=t.lr, weight_decay=t.weight_decay, betas=t.betas)
@@ -65,20 +70,28 @@ def learning_rate(cfg: RunConfig, step: int) -> float:
     return t.lr * min(1.0, (step + 1) / t.warmup_steps) if t.warmup_steps else t.lr
 
 
+def weights_metadata(cfg: RunConfig, step: int) -> dict[str, str]:
+    return {"format": "tritlens", "step": str(step), "config": cfg.to_json()}
+
+
 @dataclass
 class TrainResult:
-    model: nn.Module
+    model: Model
     task: Task
     metrics: list[dict[str, Any]]
     steps: int
 
 
 class Trainer:
-    """Runs one config into one run directory (or in memory when ``run`` is None)."""
+    """Runs one config into one run directory (or in memory when ``run`` is None).
+
+    ``on_event(event, step)`` is called after each metrics row, weights checkpoint, resume checkpoint
+    and the final weights are written (for progress reporting, and to test crash safety).
+    """
 
     def __init__(self, cfg: RunConfig, run: RunDir | None = None, progress: bool = True,
-                 task: Task | None = None) -> None:
-        self.cfg, self.run, self.progress = cfg, run, progress
+                 task: Task | None = None, on_event: Event | None = None) -> None:
+        self.cfg, self.run, self.progress, self.on_event = cfg, run, progress, on_event
         self.device = resolve_device(cfg.train.device)
         self.task = task or build_task(cfg)
         self.model = build_model(cfg, self.task).to(self.device)
@@ -89,6 +102,11 @@ class Trainer:
         self.train_data, self.test_data = train.to(self.device), test.to(self.device)
         self.positions = self.task.answer_positions
         self.metrics: list[dict[str, Any]] = []
+        self.step_reached = 0
+
+    def _event(self, name: str, step: int) -> None:
+        if self.on_event is not None:
+            self.on_event(name, step)
 
     # -- pieces of one step --------------------------------------------------------------------
     def batch(self) -> Split:
@@ -104,9 +122,9 @@ class Trainer:
         data = self.batch()
         logits = self.model.answer_logits(data.tokens, self.positions)
         loss, _ = loss_and_accuracy(logits, data.targets, self.dtype)
-        extra = getattr(self.model, "extra_loss", None)
+        extra = self.model.extra_loss()
         if extra is not None:
-            loss = loss + extra()
+            loss = loss + extra
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
@@ -114,39 +132,59 @@ class Trainer:
     def log(self, step: int, wall: float) -> dict[str, Any]:
         train_loss, train_acc = evaluate(self.model, self.train_data, self.positions, self.dtype)
         test_loss, test_acc = evaluate(self.model, self.test_data, self.positions, self.dtype)
+        if not (math.isfinite(train_loss) and math.isfinite(test_loss)):
+            raise TrainingFailed(f"training diverged: the loss is {train_loss} at step {step} "
+                                 "(try a smaller train.lr)")
         row = {"step": step, "train_loss": train_loss, "train_acc": train_acc, "test_loss": test_loss,
                "test_acc": test_acc, "lr": learning_rate(self.cfg, max(step - 1, 0)),
                "wall_time": round(wall, 3)}
         self.metrics.append(row)
         if self.run is not None:
             self.run.append_metrics([row])
+            self._event("metrics", step)
         return row
 
     def checkpoint(self, step: int, wall: float) -> None:
         if self.run is None:
             return
-        save_tensors(self.run.checkpoint_path(step), self.model.state_dict(),
-                     weights_metadata(self.cfg, step))
+        weights = self.model.state_dict()
+        save_tensors(self.run.checkpoint_path(step), weights, weights_metadata(self.cfg, step))
+        self._event("weights", step)
         save_resume(self.run, self.model, self.opt, self.gen, ResumeState(step, wall))
+        self._event("checkpoint", step)
+
+    def restore(self) -> int:
+        """Continue from the last checkpoint (or from scratch if there is none); returns its step."""
+        assert self.run is not None
+        if not self.run.resume_path.exists():
+            self.metrics = self.run.truncate_metrics(None)
+            return 0
+        state = load_resume(self.run, self.model, self.opt, self.gen, self.cfg.train.steps)
+        self.metrics = self.run.truncate_metrics(state.step)
+        self.wall0 = state.wall_time
+        return state.step
+
+    def _stopped_at(self, step: int) -> bool:
+        """Whether the run had already met ``stop_at_test_acc`` at the checkpoint it resumes from."""
+        goal, last = self.cfg.train.stop_at_test_acc, self.metrics[-1] if self.metrics else {}
+        return step > 0 and goal is not None and last.get("step") == step and last["test_acc"] >= goal
 
     # -- the loop ------------------------------------------------------------------------------
     def fit(self, resume: bool = False) -> TrainResult:
         t = self.cfg.train
-        start, wall0 = 0, 0.0
-        if resume and self.run is not None and self.run.resume_path.exists():
-            state = load_resume(self.run, self.model, self.opt, self.gen)
-            start, wall0 = state.step, state.wall_time
-            self.run.truncate_metrics(start)
-            self.metrics = self.run.read_metrics()
+        self.wall0 = 0.0
+        start = self.restore() if resume and self.run is not None else 0
         t0 = time.perf_counter()
-        wall = lambda: wall0 + time.perf_counter() - t0  # noqa: E731
+        wall = lambda: self.wall0 + time.perf_counter() - t0  # noqa: E731
         if start == 0:
             self.log(0, 0.0)
         bar = tqdm(total=t.steps, initial=start, disable=not self.progress, dynamic_ncols=True,
                    desc=self.cfg.preset or "train", unit="step")
         step = start
-        for step in range(start + 1, t.steps + 1):
+        first = start + 1 if not self._stopped_at(start) else t.steps + 1
+        for step in range(first, t.steps + 1):
             self.step(step - 1)
+            self.step_reached = step
             bar.update(1)
             done = step == t.steps
             if step % t.eval_every == 0 or done:
@@ -162,41 +200,5 @@ class Trainer:
         bar.close()
         if self.run is not None:
             save_tensors(self.run.model_path, self.model.state_dict(), weights_metadata(self.cfg, step))
+            self._event("final", step)
         return TrainResult(self.model, self.task, self.metrics, step)
-
-
-def prepare_run_dir(run: RunDir, cfg: RunConfig, resume: bool) -> bool:
-    """Check ``run`` may receive ``cfg``; returns True when there is something to resume.
-
-    A directory holding another run is never overwritten: without ``resume`` that is an error, and
-    with ``resume`` its stored config must equal ``cfg`` (the device may differ).
-    """
-    if run.exists():
-        if not resume:
-            raise RunDirError(f"{run.path} already holds a run; pass --resume to continue it or "
-                              "choose another --out")
-        stored = run.read_config()
-        mine, theirs = cfg.to_dict(), stored.to_dict()
-        for d in (mine, theirs):
-            d["train"].pop("device")
-            d.pop("version")
-        if mine != theirs:
-            diff = _first_difference(theirs, mine)
-            raise RunDirError(f"{run.path} holds a run with a different config ({diff}); "
-                              "resume it without --preset/--set or choose another --out")
-        return True
-    if run.holds_anything():
-        raise RunDirError(f"{run.path} is not empty and holds no tritlens run; choose another --out")
-    return False
-
-
-def _first_difference(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> str:
-    for key in sorted(set(a) | set(b)):
-        va, vb = a.get(key), b.get(key)
-        if isinstance(va, dict) and isinstance(vb, dict):
-            found = _first_difference(va, vb, f"{prefix}{key}.")
-            if found:
-                return found
-        elif va != vb:
-            return f"{prefix}{key}: stored {va!r}, given {vb!r}"
-    return ""

@@ -1,12 +1,8 @@
-"""Named paper setups: one name reproduces a published configuration (facts in docs/presets.md)."""
+"""Modular-arithmetic setups: Nanda et al. 2023, Li 2024 (binary and ternary), and a quick demo."""
 
 from __future__ import annotations
 
-import copy
 from typing import Any
-
-from tritlens.config import RunConfig
-from tritlens.errors import ConfigError
 
 _NANDA_MODEL = {"arch": "transformer", "n_layers": 1, "n_heads": 4, "d_model": 128, "d_head": 32,
                 "d_mlp": 512, "act": "relu", "norm": "none", "pos_embed": True, "causal": True,
@@ -16,10 +12,7 @@ _LI_MODEL = {**_NANDA_MODEL, "pos_embed": False, "causal": False, "biases": Fals
 _OPTIM = {"lr": 1e-3, "weight_decay": 1.0, "betas": [0.9, 0.98], "batch_size": None}
 _P113 = {"name": "modular", "p": 113, "op": "add", "train_frac": 0.3, "data_seed": 598}
 
-_DISCRETE_TRAIN = {"steps": 3000, "lr": 0.01, "weight_decay": 0.0, "betas": [0.9, 0.98], "batch_size": None,
-                   "seed": 0, "eval_every": 20, "checkpoint_every": 500, "stop_at_test_acc": 1.0}
-
-PRESETS: dict[str, dict[str, Any]] = {
+MODULAR: dict[str, dict[str, Any]] = {
     "nanda2023": {
         "about": "Nanda et al. 2023, progress measures for grokking: 1-layer ReLU transformer, "
                  "(a+b) mod 113, 30% train, full batch, AdamW wd 1.0, 25k epochs",
@@ -50,39 +43,4 @@ PRESETS: dict[str, dict[str, Any]] = {
         "model": {**_NANDA_MODEL, "d_model": 64, "d_head": 16, "d_mlp": 256},
         "train": {**_OPTIM, "lr": 3e-3, "steps": 2_000, "seed": 0, "eval_every": 50, "checkpoint_every": 50},
     },
-    # -- fully discrete networks that compile to gates (docs/logic.md) -------------------------------
-    "ternary-rnn-adder": {
-        "about": "ternary RNN (8 binary state bits, one-hot digit pairs) learns binary serial addition on "
-                 "all 1,024 pairs of 5-digit numbers, LSB first, in ~6 s on 2 CPU cores; `tritlens verify "
-                 "--spec add` proves it for every length",
-        "task": {"name": "serial_add", "digits": 5, "base": 2, "train_frac": 1.0, "data_seed": 0},
-        "model": {"arch": "discrete_rnn", "hidden": 8, "encoding": "onehot", "readout": "argmax",
-                  "temperature": 4.0, "sparsity": 0.01, "seed": 0},
-        "train": _DISCRETE_TRAIN,
-    },
-    "ternary-mlp-modadd": {
-        "about": "ternary threshold MLP (one-hot a, b; 128 hidden step units) learns (a+b) mod 11 on all 121 "
-                 "pairs in ~1 s on 2 CPU cores; `tritlens verify --spec modadd` proves it",
-        "task": {"name": "mod_add", "p": 11, "train_frac": 1.0, "data_seed": 0},
-        "model": {"arch": "discrete_mlp", "hidden": [128], "encoding": "onehot", "temperature": 4.0,
-                  "sparsity": 0.01, "seed": 0},
-        "train": _DISCRETE_TRAIN,
-    },
 }
-
-
-def preset_names() -> list[str]:
-    return list(PRESETS)
-
-
-def preset_about(name: str) -> str:
-    return PRESETS[name]["about"] if name in PRESETS else ""
-
-
-def preset_config(name: str, overrides: list[str] | None = None) -> RunConfig:
-    """The full config of a preset, with optional ``section.key=value`` overrides."""
-    if name not in PRESETS:
-        raise ConfigError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
-    data = {k: copy.deepcopy(v) for k, v in PRESETS[name].items() if k != "about"}
-    cfg = RunConfig.from_dict({**data, "preset": name})
-    return cfg.with_overrides(overrides) if overrides else cfg

@@ -1,0 +1,111 @@
+"""``tritlens compile``, ``verify``, ``modules`` and ``aig-stats``; verify exits 0 proved, 1 not proved."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+import tritlens.api as tl
+from tritlens.cli.common import float_in, int_in
+from tritlens.logic import FORMATS, circuit_stats
+from tritlens.logic.runs import ENCODINGS, MAX_SPEC_DIGITS
+from tritlens.run import load_run
+
+EXIT_PROVED, EXIT_NOT_PROVED = 0, 1
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    target, kind = tl.circuit_output(args.output, args.format, args.force, inputs=[args.run])
+    run = load_run(args.run)
+    raw = tl.compile_circuit(run, args.encoding, simplified=False)
+    circuit = raw if args.no_simplify else tl.compile_circuit(run, args.encoding, abc=args.abc)
+    tl.write_circuit(circuit, target.path, kind, force=args.force, inputs=[args.run])
+    s, r = circuit_stats(circuit.aig), circuit_stats(raw.aig)
+    print(f"wrote {target.path} ({kind}): {s['ands']} ANDs, depth {s['depth']}, {s['inputs']} inputs, "
+          f"{s['latches']} latches, {s['outputs']} outputs (compiled: {r['ands']} ANDs, depth {r['depth']})")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    run = load_run(args.run)
+    circuit = tl.compile_circuit(run, args.encoding, simplified=not args.no_simplify)
+    kind = "recurrent, all input lengths" if circuit.recurrent else f"{circuit.n_ctx} tokens"
+    results = tl.verify(run, args.spec, args.digits, args.timeout, args.encoding, not args.no_simplify)
+    print(f"{args.run}: {type(run.model).__name__} -> {len(circuit.aig.cone(circuit.aig.roots()))} ANDs "
+          f"({kind})")
+    code = EXIT_PROVED
+    for claim, res in results:
+        if res.proved:
+            detail = f" ({res.detail})" if res.detail else ""
+            print(f"{claim}: PROVED by {res.method} in {res.seconds:.3f}s{detail}")
+            continue
+        code = EXIT_NOT_PROVED
+        if res.counterexample is None:
+            why = res.detail or "no result"
+            print(f"{claim}: {res.status} after {res.seconds:.3f}s ({res.method}; {why})")
+            continue
+        print(f"{claim}: COUNTEREXAMPLE input tokens {res.counterexample}: expected {res.expected}, "
+              f"got {res.got} ({res.method}; confirmed on re-simulation: {res.confirmed})")
+    return code
+
+
+def cmd_modules(args: argparse.Namespace) -> int:
+    modules = tl.modules(args.run, args.max_inputs, args.encoding, simplified=not args.no_simplify)
+    if args.json:
+        print(json.dumps([m.__dict__ for m in modules], indent=1))
+        return 0
+    print(f"{len(modules)} independent module(s)")
+    for k, m in enumerate(modules):
+        print(f"[{k}] {m.ands} ANDs, outputs {', '.join(m.outputs)}; reads {len(m.inputs)} "
+              f"input(s): {', '.join(m.inputs)}")
+        for name, text in m.formulas.items():
+            print(f"    {name} = {text}")
+    return 0
+
+
+def cmd_aig_stats(args: argparse.Namespace) -> int:
+    stats = tl.aig_stats(args.file)
+    print(json.dumps(stats) if args.json else ", ".join(f"{k} {v}" for k, v in stats.items()))
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("run", help="run directory of a discrete model (discrete_mlp / discrete_rnn)")
+        p.add_argument("--encoding", choices=ENCODINGS, default="auto",
+                       help="threshold-neuron encoding (default auto: the smaller of adder and totalizer)")
+
+    p = sub.add_parser("compile", help="compile a discrete run to gates; write AIGER/BLIF/Verilog/...")
+    common(p)
+    p.add_argument("--format", choices=FORMATS, help="output format (default: from the -o extension)")
+    p.add_argument("-o", "--output", required=True, help="output file (refused if it exists, unless --force)")
+    p.add_argument("--no-simplify", action="store_true", help="write the circuit as compiled")
+    p.add_argument("--abc", action="store_true", help="finish simplification with berkeley-abc resyn2")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    p.set_defaults(fn=cmd_compile)
+
+    p = sub.add_parser("verify", help="prove the compiled circuit equals the model (and a spec): exit 0 "
+                                      "proved, 1 counterexample or timeout, 2 bad input")
+    common(p)
+    p.add_argument("--spec", choices=("add", "modadd", "parity", "compare"),
+                   help="also prove circuit == this reference (sized from the run's task)")
+    p.add_argument("--digits", type=int_in(1, MAX_SPEC_DIGITS),
+                   help="spec width: digit pairs for add, bits for parity/compare")
+    p.add_argument("--timeout", type=float_in(0, 86_400, lo_open=True),
+                   help="seconds per SAT / state-space proof (TIMEOUT -> exit 1)")
+    p.add_argument("--no-simplify", action="store_true", help="prove the circuit as compiled")
+    p.set_defaults(fn=cmd_verify)
+
+    p = sub.add_parser("modules", help="independent parts of the compiled circuit, small ones as formulas")
+    common(p)
+    p.add_argument("--max-inputs", type=int_in(0, tl.MAX_MODULE_INPUTS), default=8,
+                   help="describe modules reading at most this many inputs")
+    p.add_argument("--no-simplify", action="store_true", help="analyse the circuit as compiled")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(fn=cmd_modules)
+
+    p = sub.add_parser("aig-stats", help="read an AIGER file (.aag/.aig) and print its gate statistics")
+    p.add_argument("file", help="AIGER file")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(fn=cmd_aig_stats)

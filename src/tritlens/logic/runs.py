@@ -1,0 +1,86 @@
+"""The logic stage over run directories: compile a run's model, size a spec from its task, prove both.
+
+Conventions: bad input (a run that is not fully discrete, a spec whose width does not match, an
+unknown encoding) raises TritlensError, which the CLI prints in one line with exit code 2.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tritlens.errors import TritlensError
+from tritlens.logic.circuit import Circuit
+from tritlens.logic.compile import compile_model, refuse_unless_discrete
+from tritlens.logic.prove import ProofResult, prove_model, prove_spec
+from tritlens.logic.simplify import simplify
+from tritlens.logic.specs import Spec, make_spec
+from tritlens.logic.stats import circuit_stats, with_aig
+from tritlens.models import Model, is_discrete
+from tritlens.run import Run
+
+ENCODINGS = ("auto", "adder", "totalizer")
+MAX_SPEC_DIGITS = 64
+
+
+def require_discrete(run: Run) -> Run:
+    """``run`` itself, unless its model does not compile to gates (the offending layer is named)."""
+    refuse_unless_discrete(run.model)
+    return run
+
+
+def compile_run(run: Run, encoding: str = "auto", simplified: bool = True, abc: bool = False) -> Circuit:
+    """The run's model as a Circuit answering at the task's positions; simplified unless told otherwise."""
+    if encoding not in ENCODINGS:
+        raise TritlensError(f"unknown encoding {encoding!r:.40}; choose one of {', '.join(ENCODINGS)}")
+    require_discrete(run)
+    circuit = compile_model(run.model, positions=run.task.answer_positions, method=encoding)
+    return with_aig(circuit, simplify(circuit.aig, abc=abc)) if simplified else circuit
+
+
+def spec_for_run(run: Run, name: str, digits: int | None = None) -> Spec:
+    """The spec ``name`` sized from the run's task (``digits`` overrides the width)."""
+    task = run.task
+    if digits is not None and not 1 <= digits <= MAX_SPEC_DIGITS:
+        raise TritlensError(f"--digits must lie in [1, {MAX_SPEC_DIGITS}], got {digits}")
+    if name == "modadd":
+        if digits is not None:
+            raise TritlensError("--digits does not apply to --spec modadd (p comes from the run's task)")
+        if not hasattr(task, "p"):
+            raise TritlensError(f"--spec modadd needs a run trained on a modular-addition task; this run's "
+                                f"task is {task.name!r}")
+        if task.name == "modular" and getattr(task, "op", None) != "add":
+            raise TritlensError("--spec modadd needs task.op=add; this run's task computes "
+                                f"{getattr(task, 'op', '?')!r:.40}")
+        return make_spec("modadd", p=task.p, equals=task.name == "modular")
+    if name == "add":
+        return make_spec("add", digits or getattr(task, "digits", 4), base=getattr(task, "base", 2))
+    if name == "parity":
+        return make_spec("parity", digits or getattr(task, "bits", 8), prefix=getattr(task, "prefix", False))
+    return make_spec(name, digits or getattr(task, "bits", None))
+
+
+def verify_run(run: Run, circuit: Circuit, spec_name: str | None = None, digits: int | None = None,
+               seconds: float | None = None) -> list[tuple[str, ProofResult]]:
+    """Proofs of circuit == model and (with ``spec_name``) circuit == spec: ``[(claim, ProofResult)]``."""
+    if seconds is not None and not 0 < seconds <= 86_400:
+        raise TritlensError(f"--timeout must lie in (0, 86400] seconds, got {seconds}")
+    spec = spec_for_run(run, spec_name, digits) if spec_name else None
+    if spec is not None:
+        spec.check_matches(circuit)  # bad width: exit 2 before any work
+    results = [("circuit == model", prove_model(circuit, run.model, seconds=seconds))]
+    if spec is not None:
+        results.append((f"circuit == spec {spec.name}", prove_spec(circuit, spec, model=run.model,
+                                                                  seconds=seconds)))
+    return results
+
+
+def circuit_info(model: Model) -> dict[str, Any] | None:
+    """Gate counts and depth before/after simplification and the trit zero fraction (None if not discrete)."""
+    if not is_discrete(model):
+        return None
+    circuit = compile_model(model, positions=getattr(model, "answer_positions", None))
+    before, after = circuit_stats(circuit.aig), circuit_stats(simplify(circuit.aig))
+    return {"ands_compiled": before["ands"], "depth_compiled": before["depth"],
+            "ands_simplified": after["ands"], "depth_simplified": after["depth"],
+            "inputs": after["inputs"], "latches": after["latches"], "outputs": after["outputs"],
+            "trit_zero_fraction": round(float(model.trit_stats()["zero_fraction"]), 4)}

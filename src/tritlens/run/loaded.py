@@ -1,0 +1,73 @@
+"""A run opened for analysis: :class:`Run` (config, task, model, metrics) and :func:`load_run`."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tritlens.build import build_model, build_task
+from tritlens.config import RunConfig
+from tritlens.errors import RunDirError
+from tritlens.models import Model
+from tritlens.run.layout import RunDir
+from tritlens.run.tensors import load_weights_into, weights_step
+from tritlens.tasks import Task
+
+
+@dataclass
+class Run:
+    """A run directory opened for analysis (or a run trained in memory, with ``path`` None)."""
+
+    path: Path | None
+    config: RunConfig
+    model: Model
+    metrics: list[dict[str, Any]]
+    step: int | None = None  # the training step of the loaded weights
+    task: Task = field(default=None, repr=False)  # type: ignore[assignment]  # built from config if None
+
+    def __post_init__(self) -> None:
+        if self.task is None:
+            self.task = build_task(self.config)
+
+    @property
+    def dir(self) -> RunDir:
+        if self.path is None:
+            raise RunDirError("this run lives in memory only; train it with an output directory")
+        return RunDir(self.path)
+
+    @property
+    def final(self) -> dict[str, Any]:
+        return self.metrics[-1] if self.metrics else {}
+
+    def checkpoint_steps(self) -> list[int]:
+        return RunDir(self.path).checkpoint_steps() if self.path else []
+
+    def load_checkpoint(self, step: int) -> Model:
+        """A fresh model holding the weights saved at ``step``."""
+        path = self.dir.checkpoint_path(step)
+        if not path.is_file():
+            raise RunDirError(f"{self.path} has no checkpoint at step {step}; it has "
+                              f"{self.checkpoint_steps() or 'none'}")
+        model = build_model(self.config, self.task)
+        load_weights_into(model, path)
+        return model.eval()
+
+
+def load_run(path: str | os.PathLike[str], step: int | None = None) -> Run:
+    """Open a finished run directory (or one checkpoint of it with ``step``); files are checked strictly."""
+    run = RunDir(path).require()
+    config = run.read_config()
+    task = build_task(config)
+    if step is None:
+        run.require_complete()
+        weights = run.model_path
+    else:
+        weights = run.checkpoint_path(step)
+        if not weights.is_file():
+            raise RunDirError(f"{run.path} has no checkpoint at step {step}; it has "
+                              f"{run.checkpoint_steps() or 'none'}")
+    model = build_model(config, task)
+    load_weights_into(model, weights)
+    return Run(run.path, config, model.eval(), run.read_metrics(), weights_step(weights), task)

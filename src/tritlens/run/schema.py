@@ -1,0 +1,121 @@
+"""Schemas of the JSON files in a run directory, and strict readers and writers for them.
+
+The files are the contract between stages: the trainer writes ``metrics.jsonl``, analysis writes
+``analysis.json``, the report reads both. Each reader checks the structure it relies on (JSON Schema,
+via the ``jsonschema`` package) so a damaged or foreign file is one clear error, never a traceback
+deep inside a stage. Writers refuse NaN and infinity (JSON has no such numbers): they become null.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import jsonschema
+import numpy as np
+import torch
+
+from tritlens.errors import RunDirError
+
+NUMBER = {"type": ["number", "null"]}
+INT = {"type": "integer"}
+NUMBERS = {"type": "array", "items": NUMBER}
+INTS = {"type": "array", "items": INT}
+TEXT = {"type": ["string", "null"]}
+
+METRICS_ROW = {
+    "type": "object",
+    "required": ["step"],
+    "properties": {
+        "step": {"type": "integer", "minimum": 0},
+        **{k: NUMBER for k in ("train_loss", "train_acc", "test_loss", "test_acc", "lr", "wall_time")},
+    },
+}
+
+_PHASE = {"type": "object", "required": ["name", "start", "end"],
+          "properties": {"name": {"type": "string"}, "start": {"type": "number"}, "end": {"type": "number"}}}
+
+_FOURIER_APPLIES = {
+    "required": ["key_frequencies", "key_confidence", "loss_full", "loss_restricted", "loss_excluded",
+                 "frac_neurons_one_freq", "weight_norm"],
+    "properties": {
+        "key_frequencies": INTS, "embed_key_frequencies": INTS, "frequencies": INTS,
+        "embed_norms": NUMBERS, "logit_norms": NUMBERS, "neuron_freq": INTS, "neuron_fve": NUMBERS,
+        "poly2_fve": NUMBERS, "poly2_best_k": INTS, "key_confidence": NUMBER,
+        "loss_full": NUMBER, "loss_restricted": NUMBER, "loss_excluded": NUMBER,
+        "acc_full": NUMBER, "acc_restricted": NUMBER, "frac_neurons_one_freq": NUMBER,
+        "weight_norm": NUMBER, "key_norm_frac": NUMBER, "fve_cutoff": NUMBER,
+        "clusters": {"type": "object", "additionalProperties": INTS},
+        "note": TEXT,
+    },
+}
+
+ANALYSIS = {
+    "type": "object",
+    "required": ["schema", "run", "final"],
+    "properties": {
+        "schema": INT,
+        "run": {"type": "object", "properties": {
+            "path": TEXT, "preset": TEXT, "task": TEXT, "precision": TEXT, "op": TEXT,
+            "p": {"type": ["integer", "null"]}, "n_layers": INT, "quant": {"type": "object"}}},
+        "final": {"type": "object", "properties": {
+            "step": {"type": ["integer", "null"]},
+            **{k: NUMBER for k in ("train_loss", "train_acc", "test_loss", "test_acc")}}},
+        "fourier": {"type": "object", "properties": {"applies": {"type": "boolean"}, "note": TEXT},
+                    "if": {"not": {"properties": {"applies": {"const": False}}, "required": ["applies"]}},
+                    "then": _FOURIER_APPLIES},
+        "progress": {"type": "object", "properties": {
+            "steps": INTS, "phases": {"type": "array", "items": _PHASE}, "skipped": TEXT,
+            **{k: NUMBERS for k in ("train_loss", "test_loss", "train_acc", "test_acc", "full_loss",
+                                    "restricted_loss", "excluded_loss", "weight_norm", "key_norm_frac")}}},
+        "trits": {"type": "object", "properties": {"zero_frac": NUMBER, "total_weights": INT}},
+    },
+}
+
+FAILURE = {"type": "object", "required": ["reason"],
+           "properties": {"reason": {"type": "string"}, "step": {"type": ["integer", "null"]}}}
+
+
+def check(data: Any, schema: Mapping[str, Any], where: str) -> Any:
+    """``data`` if it satisfies ``schema``; else a one-line RunDirError naming the first bad field."""
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(data))
+    if error is None:
+        return data
+    field = ".".join(str(p) for p in error.absolute_path) or "top level"
+    message = error.message if len(error.message) <= 100 else error.message[:90] + " ..."
+    raise RunDirError(f"{where} has an unexpected structure at {field}: {message}")
+
+
+def loads(text: str, where: str) -> Any:
+    """Parse JSON strictly: NaN, Infinity and huge numbers are refused, errors are one line."""
+    def no_constant(name: str) -> Any:
+        raise ValueError(f"{name} is not a JSON number")
+
+    try:
+        return json.loads(text, parse_constant=no_constant)
+    except RecursionError:
+        raise RunDirError(f"{where} is nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError is a ValueError; so are over-long integers
+        raise RunDirError(f"{where} is not valid JSON: {str(exc).splitlines()[0][:100]}") from None
+
+
+def clean(x: Any) -> Any:
+    """A JSON-safe copy: numpy/torch values to Python, tuples to lists, NaN/inf to None."""
+    if isinstance(x, Mapping):
+        return {str(k): clean(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [clean(v) for v in x]
+    if isinstance(x, torch.Tensor | np.ndarray):
+        return clean(x.tolist())
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def dumps(data: Any, indent: int | None = 1) -> str:
+    """Standard JSON text (no NaN/Infinity), ending in a newline."""
+    return json.dumps(clean(data), indent=indent, allow_nan=False) + "\n"
