@@ -86,7 +86,7 @@ class _Graph:
         a, b = self.f0[v], self.f1[v]
         na, nb = FULL if a & 1 else 0, FULL if b & 1 else 0
         dead = self.dead
-        found: dict[tuple[int, ...], int] = {}
+        found: dict[tuple[int, ...], tuple[tuple[int, ...], int]] = {}
         cuts_b = self.get_cuts(b >> 1)
         for la, ta in self.get_cuts(a >> 1):
             for lb, tb in cuts_b:
@@ -98,19 +98,15 @@ class _Graph:
                     if len(union) > K:
                         continue
                     leaves = tuple(sorted(union))
-                if leaves in found:
-                    continue
-                if any(dead[x] for x in leaves):
+                if leaves in found or any(dead[x] for x in leaves):
                     continue
                 ta2 = expand_table(ta ^ na, tuple(map(leaves.index, la)))
                 tb2 = expand_table(tb ^ nb, tuple(map(leaves.index, lb)))
-                found[leaves] = ta2 & tb2
+                keep, tt = shrink_table(ta2 & tb2, len(leaves))
+                found[leaves] = (leaves if len(keep) == len(leaves) else tuple(leaves[i] for i in keep), tt)
         kept: list[Cut] = []
         kept_sets: list[frozenset[int]] = []
-        for leaves, tt in sorted(found.items(), key=lambda c: len(c[0])):
-            keep, tt = shrink_table(tt, len(leaves))
-            if len(keep) < len(leaves):
-                leaves = tuple(leaves[i] for i in keep)
+        for leaves, tt in sorted(found.values(), key=lambda c: len(c[0])):
             as_set = frozenset(leaves)
             if not any(k <= as_set for k in kept_sets):
                 kept.append((leaves, tt))
