@@ -48,17 +48,26 @@ def root_tables(aig: AIG) -> np.ndarray:
     return np.array([tt[lit >> 1] ^ bool(lit & 1) for lit in aig.roots()], dtype=bool).reshape(-1, 1 << n)
 
 
+def _pack(rows: np.ndarray) -> np.ndarray:
+    """bool [..., 2^n] -> uint64 words [..., ceil(2^n / 64)] (zero padded)."""
+    packed = np.packbits(rows, axis=-1, bitorder="little")
+    pad = (-packed.shape[-1]) % 8
+    if pad:
+        packed = np.concatenate([packed, np.zeros((*packed.shape[:-1], pad), dtype=np.uint8)], axis=-1)
+    return np.ascontiguousarray(packed).view(np.uint64)
+
+
 class _Synth:
     """Builds functions into ``g``; keeps the exact table of every node for reuse checks."""
 
-    def __init__(self, g: AIG, leaves: list[int], max_pairs: int = 96) -> None:
+    def __init__(self, g: AIG, leaves: list[int], max_pairs: int = 64) -> None:
         self.g, self.leaves, self.n = g, leaves, len(leaves)
         self.var_tt = variable_tables(self.n)
         self.tt: dict[int, np.ndarray] = {0: np.zeros(1 << self.n, dtype=bool)}
         for lit, row in zip(leaves, self.var_tt, strict=True):
             self.tt[lit >> 1] = row
         self.vars = [0] + [lit >> 1 for lit in leaves]
-        self.packed = np.packbits(np.array([self.tt[v] for v in self.vars]), axis=1)
+        self.packed = _pack(np.array([self.tt[v] for v in self.vars]))
         self.max_pairs = max_pairs
         self.seen = g.num_vars
 
@@ -75,12 +84,12 @@ class _Synth:
         self.seen = g.num_vars
         if new:
             self.vars += new
-            rows = np.packbits(np.array([self.tt[v] for v in new]), axis=1)
+            rows = _pack(np.array([self.tt[v] for v in new]))
             self.packed = np.concatenate([self.packed, rows])
 
     def _find(self, f: np.ndarray, care: np.ndarray) -> int | None:
         """A literal equal to ``f`` on ``care`` among the built nodes, if any."""
-        pf, pc = np.packbits(f), np.packbits(care)
+        pf, pc = _pack(f), _pack(care)
         diff = (self.packed ^ pf) & pc
         same = ~diff.any(axis=1)
         if same.any():
@@ -94,7 +103,7 @@ class _Synth:
         """One new AND (or OR) of two built literals that equals ``f`` on ``care``."""
         for neg in (0, 1):  # neg = 1 looks for ~f = p & q, i.e. f = ~p | ~q
             target = f ^ bool(neg)
-            on, off = np.packbits(target & care), np.packbits(~target & care)
+            on, off = _pack(target & care), _pack(~target & care)
             rows = np.concatenate([self.packed, ~self.packed])
             covers = ~(on & ~rows).any(axis=1)  # literals true wherever target is on
             idx = np.nonzero(covers)[0][: self.max_pairs]

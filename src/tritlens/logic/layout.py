@@ -34,6 +34,7 @@ from tritlens.logic.export import signal_names
 ROLES = ("input", "latch", "and", "output", "const")
 SCALE = 1000.0  # coordinates are scaled into [0, SCALE]
 MAX_NODES = 200_000
+GRID_ABOVE = 500  # communities larger than this use FR's grid approximation (near-linear per step)
 
 
 def _nodes_and_edges(aig: AIG) -> tuple[list[str], list[int], list[int], list[tuple[int, int]]]:
@@ -125,7 +126,7 @@ def _by_modules(
         graph = ig.Graph(n=len(idx), edges=local[mine].tolist())
         start = rng.uniform(-1, 1, size=(len(idx), 2)).tolist()
         coords = np.array(
-            graph.layout_fruchterman_reingold(seed=start, niter=iterations, grid=len(idx) > 2000).coords
+            graph.layout_fruchterman_reingold(seed=start, niter=iterations, grid=len(idx) > GRID_ABOVE).coords
         )
         coords -= coords.mean(axis=0)
         pos[idx] = centres[c] + coords / max(float(np.abs(coords).max()), 1e-9) * np.sqrt(len(idx))

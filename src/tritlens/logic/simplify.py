@@ -4,8 +4,9 @@ Kept apart from ``passes`` and ``rewrite`` so that the pass modules never import
 ``rewrite`` builds on ``passes.rebuild``, and this module sits above both.
 
 Passes: ``rebuild`` (strash, constants, dead nodes), ``fraig`` (SAT sweeping), ``rewrite`` (4-cut
-rewriting), ``balance`` (depth), and ``collapse``: for circuits that read at most ``COLLAPSE_LIMIT``
-bits (inputs plus latches), resynthesis from truth tables, kept only when smaller. ``collapse``
+rewriting), ``balance`` (depth), and ``collapse``: for circuits that read at most
+``DEFAULT_COLLAPSE_BITS`` bits (inputs plus latches), resynthesis from truth tables, kept only when
+smaller. ``collapse``
 forgets the network's structure (neurons, adder trees); use ``STRUCTURAL_PASSES`` when the gate
 graph itself is the object of study (modules, layout).
 """
@@ -19,10 +20,13 @@ from tritlens.logic.collapse import COLLAPSE_LIMIT, collapse
 from tritlens.logic.passes import balance, fraig, rebuild
 from tritlens.logic.rewrite import rewrite
 
+DEFAULT_COLLAPSE_BITS = 10  # the default pipeline collapses only circuits this narrow (time grows ~4x a bit)
 
-def collapse_if_smaller(aig: AIG) -> AIG:
-    """``collapse`` when the circuit is narrow enough and the result is smaller; else unchanged."""
-    if len(aig.inputs) + len(aig.latches) > COLLAPSE_LIMIT:
+
+def collapse_if_smaller(aig: AIG, max_bits: int = DEFAULT_COLLAPSE_BITS) -> AIG:
+    """``collapse`` when the circuit reads at most ``max_bits`` bits (inputs plus latches, and never
+    more than ``COLLAPSE_LIMIT``) and the result is smaller; else ``aig`` unchanged."""
+    if len(aig.inputs) + len(aig.latches) > min(max_bits, COLLAPSE_LIMIT):
         return aig
     small = collapse(aig)
     return small if small.num_ands < len(aig.cone(aig.roots())) else aig
