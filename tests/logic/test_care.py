@@ -11,11 +11,13 @@ from logic_nets import serial_adder
 from tritlens.errors import TritlensError
 from tritlens.logic import AIG, Circuit, compile_model, prove_equivalent, prove_fsm, simplify, with_aig
 from tritlens.logic.build import add
-from tritlens.logic.care import CareSet, prove_care_equivalent
-from tritlens.logic.collapse import COLLAPSE_LIMIT, collapse
+from tritlens.logic.care import CareSet, full_mask, prove_care_equivalent
+from tritlens.logic.collapse import COLLAPSE_LIMIT, collapse, root_tables, synthesize, variable_tables
 from tritlens.logic.dontcare import care_fraig, simplify_care
 from tritlens.logic.fsm import CircuitMachine
+from tritlens.logic.simplify import collapse_if_smaller
 from tritlens.logic.specs import modadd_spec
+from tritlens.logic.synth import best_cost, build_tt, cheapest_completion, replicate
 from tritlens.models.discrete import DiscreteMLPConfig, DiscreteRNNConfig, TernaryMLP, TernaryRNN
 
 
@@ -84,8 +86,8 @@ def _check_valid_outputs_unchanged(circuit: Circuit, valid: int) -> int:
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_dont_care_simplification_never_changes_a_valid_output(seed):
-    mlp = TernaryMLP(DiscreteMLPConfig(hidden=(16,), encoding="onehot", seed=seed), 11, 11, 2)
-    mlp.head.set_integer(np.random.default_rng(seed).integers(-1, 2, size=(22, 16)).tolist())
+    mlp = TernaryMLP(DiscreteMLPConfig(hidden=(10,), encoding="onehot", seed=seed), 11, 11, 2)
+    mlp.head.set_integer(np.random.default_rng(seed).integers(-1, 2, size=(22, 10)).tolist())
     circuit = compile_model(mlp, positions=(1,))
     _check_valid_outputs_unchanged(circuit, 11)
     spec = _spec_circuit(11)
@@ -145,3 +147,45 @@ def test_sat_paths_for_wide_care_sets():
     assert proof.proved and "SAT" in proof.method
     with pytest.raises(TritlensError, match="exactly one output"):
         CareSet.from_predicate(g)
+
+
+def test_truth_tables_and_one_order_synthesis():
+    g = _adder(2)
+    tables = root_tables(g)
+    assert tables.shape == (3, 16)
+    k = np.arange(16)
+    np.testing.assert_array_equal(tables[1], (((k & 3) + (k >> 2)) >> 1) & 1)  # s1 of a + b
+    care = (k & 3) != 3  # a = 3 never occurs
+    small = synthesize(g, tables, care, [0, 1, 2, 3])
+    assert not ((root_tables(small) != tables) & care).any()
+    assert variable_tables(2).tolist() == [[False, True, False, True], [False, False, True, True]]
+
+
+def test_collapse_if_smaller_only_for_narrow_circuits():
+    wide = _adder(6)  # 12 bits: above the default pipeline's limit
+    assert collapse_if_smaller(wide) is wide
+    mlp = TernaryMLP(DiscreteMLPConfig(hidden=(12,), encoding="onehot", seed=3), 6, 6, 2)
+    narrow = compile_model(mlp, positions=(1,)).aig
+    out = collapse_if_smaller(narrow)
+    assert out.num_ands < narrow.num_ands and prove_equivalent(narrow, out).proved
+
+
+def test_cheapest_completion_stays_in_the_interval_and_builds():
+    lo, hi = 0b1000, 0b1110  # x0 & x1 must be 1, x0 = x1 = 0 must be 0, the rest free
+    tt = cheapest_completion(lo, hi, 2)
+    small = tt & 0xF
+    assert small & lo == lo and small & ~hi & 0xF == 0 and tt == replicate(small, 2)
+    assert best_cost(tt) == 0  # one variable alone fits: x0 (or x1) is 1 at 11 and 0 at 00
+    g = AIG()
+    x = [g.add_input() for _ in range(2)]
+    g.add_output(build_tt(g, tt, x))
+    assert root_tables(g)[0].tolist() == [bool(small >> m & 1) for m in range(4)]
+
+
+def test_care_fraction_and_full_mask():
+    spec = _spec_circuit(5)
+    care = CareSet.tokens(spec, 5)
+    assert care.fraction() == pytest.approx(25 / 64)
+    rnn = compile_model(TernaryRNN(DiscreteRNNConfig(hidden=2, encoding="onehot", seed=1), 3, 3, 4))
+    mask = full_mask(rnn.aig, CareSet.tokens(rnn, 3))
+    assert mask.size == 1 << (2 + len(rnn.aig.latches)) and mask.sum() == 3 << len(rnn.aig.latches)
