@@ -18,7 +18,7 @@ from tritlens.api import train
 from tritlens.logic.sparsity import sparsity_sweep, sweep_table
 
 SWEEPS = {
-    "ternary-mlp-modadd": [0.0, 0.01, 0.1, 0.3, 1.0],
+    "ternary-mlp-modadd": [0.0, 0.01, 0.1, 0.3, 1.0, 3.0, 10.0],
     "ternary-rnn-adder": [0.0, 0.01, 0.1, 0.3, 1.0],
 }
 

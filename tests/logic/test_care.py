@@ -182,6 +182,16 @@ def test_cheapest_completion_stays_in_the_interval_and_builds():
     assert root_tables(g)[0].tolist() == [bool(small >> m & 1) for m in range(4)]
 
 
+def test_care_set_for_a_task():
+    from tritlens.tasks.bits import ModAddTask, SerialAddTask
+
+    spec = _spec_circuit(11)
+    assert CareSet.for_task(spec, ModAddTask(p=11)).mask().sum() == 121
+    rnn = compile_model(serial_adder())
+    assert CareSet.for_task(rnn, SerialAddTask(digits=3)).fraction() == 1.0
+    assert CareSet.for_task(spec, object()).fraction() == pytest.approx((11 / 16) ** 2)  # d_vocab
+
+
 def test_care_fraction_and_full_mask():
     spec = _spec_circuit(5)
     care = CareSet.tokens(spec, 5)

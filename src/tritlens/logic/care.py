@@ -72,6 +72,17 @@ class CareSet:
         return cls(g, "valid tokens: " + ", ".join(names))
 
     @classmethod
+    def for_task(cls, circuit: Circuit, task: object) -> CareSet:
+        """The tokens a task can feed the circuit: ``task.sizes[p]`` values at position p (a
+        recurrent circuit gets the largest per step), else every token ``0..d_vocab-1``."""
+        sizes = getattr(task, "sizes", None)
+        if sizes is None:
+            return cls.tokens(circuit, circuit.d_vocab)
+        if circuit.recurrent:
+            return cls.tokens(circuit, max(sizes))
+        return cls.tokens(circuit, list(sizes))
+
+    @classmethod
     def from_predicate(cls, predicate: AIG, description: str = "care predicate") -> CareSet:
         """A care set from a one-output AIG over the circuit's inputs (no latches)."""
         if len(predicate.outputs) != 1 or predicate.latches:
