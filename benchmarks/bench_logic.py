@@ -184,7 +184,7 @@ def care_rows(runs: dict[str, object]) -> list[str]:
     for name, run in runs.items():
         circuit = compile_model(run.model, positions=run.task.answer_positions)
         plain = simplify(circuit.aig)
-        care = CareSet.tokens(circuit, run.task.sizes)
+        care = CareSet.for_task(circuit, run.task)
         result, secs = _timed(simplify_care, circuit.aig, care, plain)
         n = result.aig.num_ands
         rows.append(
