@@ -138,7 +138,7 @@ def layout_graph(
     partition: Partition | None = None,
     seed: int = 0,
     method: str = "modules",
-    iterations: int = 300,
+    iterations: int = 150,
 ) -> dict:
     """Positions, roles and modules of every live node, plus the edges; see the module docstring.
 
