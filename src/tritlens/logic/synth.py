@@ -224,7 +224,7 @@ def best_cost(tt: int) -> int:
     return _best(tt)[0]
 
 
-def cheapest_completion(lo: int, hi: int, k: int, max_free: int = 6) -> int:
+def cheapest_completion(lo: int, hi: int, k: int, max_free: int = 4) -> int:
     """The cheapest 16-bit table between ``lo`` and ``hi`` (k-variable tables, lo within hi).
 
     Minterms in ``hi`` but not ``lo`` are don't-cares: every completion is tried when there are at
