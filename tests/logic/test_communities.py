@@ -113,3 +113,12 @@ def test_measure_and_sweep_rows():
     assert [r["sparsity"] for r in rows] == [0.0, 0.5] and rows[0]["accuracy"] == 1.0
     table = sweep_table(rows)
     assert table.count("\n") == 3 and "cone modules" in table and "100.0%" in table
+
+
+def test_layout_refuses_graphs_beyond_its_limit(monkeypatch):
+    import tritlens.logic.layout as layout
+
+    g, _, _ = _two_clusters()
+    monkeypatch.setattr(layout, "MAX_NODES", 10)
+    with pytest.raises(TritlensError, match="simplify first, or lay out one module"):
+        layout.layout_graph(g)

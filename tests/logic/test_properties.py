@@ -129,3 +129,8 @@ def test_abc_pdr_agrees_with_own_engine():
         assert result.abc == result.status, text
         if result.trace is not None:
             assert result.abc_length == len(result.trace)
+
+
+def test_state_limit_gives_unknown_never_proved():
+    result = check_property(compile_model(serial_adder()), parse_properties(CARRY), max_states=1)
+    assert result.status == "UNKNOWN" and result.trace is None
