@@ -21,11 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
-TRAIN = (
-    "import tritlens.api as api, sys; api.train('nanda2023', out=sys.argv[1], progress=False, "
-    "overrides=[f'train.steps={sys.argv[2]}', f'train.checkpoint_every={sys.argv[3]}', "
-    "f'train.eval_every={sys.argv[3]}'])"
-)
+TRAIN = ("import tritlens.api as api, sys; api.train('nanda2023', out=sys.argv[1], progress=False, "
+         "overrides=[f'train.steps={sys.argv[2]}', f'train.checkpoint_every={sys.argv[3]}', "
+         "f'train.eval_every={sys.argv[3]}'])")
 
 
 def peak_rss_mb() -> float:
@@ -68,10 +66,8 @@ def main() -> None:
     t3 = time.perf_counter()
     figures = figure_data(run, analysis)
     t4 = time.perf_counter()
-    print(
-        f"run: {run_dir} ({len(analysis['progress']['steps'])} checkpoints, p={analysis['run']['p']}, "
-        f"{args.threads} torch threads, load average {os.getloadavg()[0]:.1f})"
-    )
+    print(f"run: {run_dir} ({len(analysis['progress']['steps'])} checkpoints, p={analysis['run']['p']}, "
+          f"{args.threads} torch threads, load average {os.getloadavg()[0]:.1f})")
     for label, value in summary_rows(analysis):
         print(f"  {label}: {value}")
     print(f"load_run        {t1 - t0:6.2f} s")

@@ -38,34 +38,24 @@ def main() -> None:
     else:
         with tempfile.TemporaryDirectory() as tmp:
             t0 = time.perf_counter()
-            run = api.train(
-                args.preset,
-                out=Path(tmp) / "run",
-                progress=False,
-                overrides=[f"train.stop_at_test_acc={args.target}", "train.checkpoint_every=0"],
-            )
+            run = api.train(args.preset, out=Path(tmp) / "run", progress=False,
+                            overrides=[f"train.stop_at_test_acc={args.target}", "train.checkpoint_every=0"])
             rows = run.metrics
             elapsed = time.perf_counter() - t0
             print(f"trained in {elapsed:.1f} s wall clock, {torch.get_num_threads()} threads")
         source = f"fresh {args.preset} run"
     hit = first_reaching(rows, args.target)
     if hit is None:
-        print(
-            f"{source}: never reached test accuracy {args.target:.0%} "
-            f"(best {max(r['test_acc'] for r in rows):.2%} by step {rows[-1]['step']})"
-        )
+        print(f"{source}: never reached test accuracy {args.target:.0%} "
+              f"(best {max(r['test_acc'] for r in rows):.2%} by step {rows[-1]['step']})")
         return
-    print(
-        f"{source}: test accuracy {hit['test_acc']:.2%} at step {hit['step']} after "
-        f"{hit['wall_time']:.1f} s of training "
-        f"({1000 * hit['wall_time'] / hit['step']:.1f} ms/step including evaluation)"
-    )
+    print(f"{source}: test accuracy {hit['test_acc']:.2%} at step {hit['step']} after "
+          f"{hit['wall_time']:.1f} s of training "
+          f"({1000 * hit['wall_time'] / hit['step']:.1f} ms/step including evaluation)")
     if args.tl_ms:
         tl = hit["step"] * args.tl_ms / 1000
-        print(
-            f"TransformerLens at {args.tl_ms:.0f} ms/step would need {tl:.0f} s for the same steps "
-            f"({tl / hit['wall_time']:.1f}x)"
-        )
+        print(f"TransformerLens at {args.tl_ms:.0f} ms/step would need {tl:.0f} s for the same steps "
+              f"({tl / hit['wall_time']:.1f}x)")
 
 
 if __name__ == "__main__":

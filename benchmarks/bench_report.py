@@ -30,21 +30,8 @@ def peak_rss_mb() -> float:
 
 def p113_inputs(n: int) -> list:
     """Nanda-sized runs: p=113, d_mlp=512, 4 heads, 25k steps logged every 100, 12 chosen neurons."""
-    return [
-        make_input(
-            PRECISIONS[i % 3],
-            PRECISIONS[i % 3],
-            p=113,
-            d_mlp=512,
-            n_heads=4,
-            steps_total=25_000,
-            eval_every=100,
-            n_ckpt=51,
-            n_sel=12,
-            seed=i,
-        )
-        for i in range(n)
-    ]
+    return [make_input(PRECISIONS[i % 3], PRECISIONS[i % 3], p=113, d_mlp=512, n_heads=4, steps_total=25_000,
+                       eval_every=100, n_ckpt=51, n_sel=12, seed=i) for i in range(n)]
 
 
 def bench_synthetic(n: int, out_dir: Path, png: bool) -> None:
@@ -53,10 +40,8 @@ def bench_synthetic(n: int, out_dir: Path, png: bool) -> None:
     start = time.perf_counter()
     out = write_report(out_dir / f"synthetic-{n}.html", inputs, comparison)
     seconds = time.perf_counter() - start
-    line = (
-        f"synthetic p=113 x{n}: build_report + write {seconds:.2f} s, "
-        f"{out.stat().st_size / 1e6:.1f} MB, peak RSS {peak_rss_mb():.0f} MB"
-    )
+    line = (f"synthetic p=113 x{n}: build_report + write {seconds:.2f} s, "
+            f"{out.stat().st_size / 1e6:.1f} MB, peak RSS {peak_rss_mb():.0f} MB")
     if png:
         start = time.perf_counter()
         paths = write_pngs(inputs, out_dir / f"png-{n}")
@@ -67,17 +52,13 @@ def bench_synthetic(n: int, out_dir: Path, png: bool) -> None:
 def bench_real(run_dirs: list[Path], out_dir: Path) -> None:
     start = time.perf_counter()
     out = make_report(run_dirs, out_dir / "real.html")
-    print(
-        f"real runs {[d.name for d in run_dirs]}: make_report {time.perf_counter() - start:.2f} s, "
-        f"{out.stat().st_size / 1e6:.1f} MB, peak RSS {peak_rss_mb():.0f} MB",
-        flush=True,
-    )
+    print(f"real runs {[d.name for d in run_dirs]}: make_report {time.perf_counter() - start:.2f} s, "
+          f"{out.stat().st_size / 1e6:.1f} MB, peak RSS {peak_rss_mb():.0f} MB", flush=True)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_dirs", nargs="*", type=Path, help="real run directories to report as well")
     parser.add_argument("--runs", type=int, nargs="+", default=[1, 3], help="synthetic run counts")
     parser.add_argument("--png", action="store_true", help="also time the PNG export (needs chromium)")

@@ -47,27 +47,15 @@ def transformer_lens_step() -> Callable[[], None]:
     task = build_task(cfg)
     train, _ = task.split()
     tl_cfg = HookedTransformerConfig(
-        n_layers=1,
-        n_heads=4,
-        d_model=128,
-        d_head=32,
-        d_mlp=512,
-        act_fn="relu",
-        normalization_type=None,
-        d_vocab=task.d_vocab,
-        d_vocab_out=task.d_vocab_out,
-        n_ctx=3,
-        init_weights=True,
-        device="cpu",
-        seed=999,
-    )
+        n_layers=1, n_heads=4, d_model=128, d_head=32, d_mlp=512, act_fn="relu", normalization_type=None,
+        d_vocab=task.d_vocab, d_vocab_out=task.d_vocab_out, n_ctx=3, init_weights=True, device="cpu",
+        seed=999)
     model = HookedTransformer(tl_cfg)
     for name, p in model.named_parameters():  # as the reference demo: biases frozen at zero
         if "b_" in name:
             p.requires_grad = False
-    opt = torch.optim.AdamW(
-        [p for p in model.parameters() if p.requires_grad], lr=1e-3, weight_decay=1.0, betas=(0.9, 0.98)
-    )
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3,
+                            weight_decay=1.0, betas=(0.9, 0.98))
 
     def step() -> None:
         logits = model(train.tokens)[:, -1].to(torch.float64)
@@ -88,13 +76,11 @@ def main() -> None:
     contenders = {
         "TransformerLens (anchor)": transformer_lens_step(),
         "tritlens full precision": tritlens_step([]),
-        "tritlens binary (li2024 quant)": tritlens_step(
-            ["quant.attn=binary", "quant.mlp=binary", "quant.binary_scale=false"]
-        ),
+        "tritlens binary (li2024 quant)": tritlens_step(["quant.attn=binary", "quant.mlp=binary",
+                                                         "quant.binary_scale=false"]),
         "tritlens ternary (li2024 quant)": tritlens_step(["quant.attn=ternary", "quant.mlp=ternary"]),
-        "tritlens ternary + 8-bit activations": tritlens_step(
-            ["quant.attn=ternary", "quant.mlp=ternary", "quant.act_bits=8"]
-        ),
+        "tritlens ternary + 8-bit activations": tritlens_step(["quant.attn=ternary", "quant.mlp=ternary",
+                                                               "quant.act_bits=8"]),
     }
     times: dict[str, list[float]] = {name: [] for name in contenders}
     for step in contenders.values():  # warm-up
@@ -109,10 +95,8 @@ def main() -> None:
     median = {name: statistics.median(ts) * 1e3 for name, ts in times.items()}
     anchor = median["TransformerLens (anchor)"]
     fp = median["tritlens full precision"]
-    print(
-        f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} threads"
-    )
+    print(f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads")
     print(f"{'contender':40s} {'ms/step':>9s} {'TL / this':>10s} {'this / fp':>10s}")
     for name, ms in median.items():
         print(f"{name:40s} {ms:9.1f} {anchor / ms:9.2f}x {ms / fp:9.2f}x")
