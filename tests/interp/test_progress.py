@@ -9,7 +9,9 @@ import pytest
 
 import tritlens.api as api
 from tritlens.interp import analyze_run, figure_data, summary_rows, write_analysis
+from tritlens.interp.analysis import SCHEMA
 from tritlens.interp.progress import detect_phases
+from tritlens.report import make as report_make
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +52,7 @@ def test_written_analysis_round_trips(grokked: tuple[api.Run, dict], tmp_path: P
     write_analysis(tmp_path, analysis)
     assert json.loads((tmp_path / "analysis.json").read_text()) == analysis
     keys = {"schema", "run", "final", "fourier", "progress", "trits"}
-    assert keys <= set(analysis) and analysis["schema"] == 1
+    assert keys <= set(analysis) and analysis["schema"] == SCHEMA == report_make.SCHEMA
     assert len(analysis["fourier"]["neuron_freq"]) == 128
     assert dict(summary_rows(analysis))["phases"].startswith("memorisation 0-")
     fd = figure_data(run, analysis)

@@ -18,7 +18,7 @@ from tritlens.errors import CheckpointError, RunDirError, TritlensError
 from tritlens.report.inputs import ReportInput, unique_names
 
 ANALYSIS_FILE = "analysis.json"
-SCHEMA = 1
+SCHEMA = 2  # the analysis.json schema this report reads (tritlens.interp.analysis.SCHEMA)
 
 
 def _interp(what: str) -> ModuleType:
@@ -101,7 +101,7 @@ def _analyze(run: Any, analyze_run: Any) -> dict[str, Any]:
 
 
 def minimal_analysis(run: Any, note: str) -> dict[str, Any]:
-    """An analysis dict (contract schema 1) with what a run's config and metrics say, and ``note``."""
+    """An analysis dict (contract schema 2) with what a run's config and metrics say, and ``note``."""
     from tritlens.api import trit_summary
 
     cfg = run.config
