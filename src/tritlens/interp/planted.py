@@ -128,14 +128,9 @@ def _ternary(x: float) -> float:
     return float(round(x))
 
 
-def logical_weights(spec: PlantedSpec, view: CyclicView, d_vocab: int, d_out: int) -> dict[str, Tensor]:
-    """The planted weights before twinning, float64; W_U at unit amplitude (normalised later)."""
-    rng = random.Random(spec.seed)
-    m, n, quantized = len(spec.freqs), view.n, spec.quant != "none"
-    d_e, d_a, d_b, d_o, d_p = 0, 2 * m, 4 * m, 6 * m, 8 * m  # dims: embed, a, b, mlp out, positions
+def _zero_weights(spec: PlantedSpec, d_vocab: int, d_out: int, d_mlp: int) -> dict[str, Tensor]:
+    m = len(spec.freqs)
     d_model, d_head = 8 * m + 3, 2 * m
-    phases = [_phases(spec, rng) for _ in spec.freqs]
-    d_mlp = sum(len(ph) for ph in phases)
     w = {"embed.W_E": torch.zeros(d_vocab, d_model), "pos_embed.W_pos": torch.zeros(3, d_model),
          "unembed.W_U": torch.zeros(d_model, d_out)}
     for layer in range(spec.layers):
@@ -144,27 +139,40 @@ def logical_weights(spec: PlantedSpec, view: CyclicView, d_vocab: int, d_out: in
         w[f"blocks.{layer}.attn.W_O"] = torch.zeros(2, d_head, d_model)
         w[f"blocks.{layer}.mlp.W_in"] = torch.zeros(d_model, d_mlp)
         w[f"blocks.{layer}.mlp.W_out"] = torch.zeros(d_mlp, d_model)
-    w = {k: v.double() for k, v in w.items()}
-    idx = torch.arange(n, dtype=torch.float64)
+    return {k: v.double() for k, v in w.items()}
+
+
+def _embed_and_attention(w: dict[str, Tensor], spec: PlantedSpec, view: CyclicView) -> None:
+    """Steps 1, 2 and 4 of the module docstring (in the first block), W_U at unit amplitude."""
+    m, quantized = len(spec.freqs), spec.quant != "none"
+    d_e, d_a, d_b, d_o, d_p = 0, 2 * m, 4 * m, 6 * m, 8 * m  # dims: embed, a, b, mlp out, positions
+    idx = torch.arange(view.n, dtype=torch.float64)
     for q, k in enumerate(spec.freqs):
-        angle = 2 * math.pi * k * idx / n
+        angle = 2 * math.pi * k * idx / view.n
         w["embed.W_E"][view.inputs, d_e + 2 * q] = torch.cos(angle)
         w["embed.W_E"][view.inputs, d_e + 2 * q + 1] = torch.sin(angle)
         w["unembed.W_U"][d_o + 2 * q, view.outputs] = torch.cos(angle)
         w["unembed.W_U"][d_o + 2 * q + 1, view.outputs] = torch.sin(angle)
     # query weight 1 for quantized models: the score gap then comes from the float position embedding of
     # the a and b positions (the keys), so the '=' residual that the MLP and unembedding read stays small
-    query = 1.0 if quantized else ATTN_GAP * math.sqrt(d_head)
+    gap = ATTN_GAP * math.sqrt(2 * m)  # scores are divided by sqrt(d_head)
     for t in range(3):
-        w["pos_embed.W_pos"][t, d_p + t] = ATTN_GAP * math.sqrt(d_head) if quantized and t < 2 else 1.0
+        w["pos_embed.W_pos"][t, d_p + t] = gap if quantized and t < 2 else 1.0
     for head, (src, dst) in enumerate(((0, d_a), (1, d_b))):
-        w["blocks.0.attn.W_Q"][head, d_p + 2, 0] = query  # the '=' position asks ...
+        w["blocks.0.attn.W_Q"][head, d_p + 2, 0] = 1.0 if quantized else gap  # the '=' position asks ...
         w["blocks.0.attn.W_K"][head, d_p + src, 0] = 1.0  # ... for position src only
         for r in range(2 * m):
             w["blocks.0.attn.W_V"][head, d_e + r, r] = 1.0
             w["blocks.0.attn.W_O"][head, r, dst + r] = 1.0
-    mlp = f"blocks.{spec.layers - 1}.mlp"
-    unit, w_in, w_out = 0, w[f"{mlp}.W_in"], w[f"{mlp}.W_out"]
+
+
+def _clock_mlp(w: dict[str, Tensor], spec: PlantedSpec, view: CyclicView,
+               phases: list[list[tuple[float, float]]]) -> None:
+    """Step 3 of the module docstring, in the last block: one neuron per (alpha, beta) and frequency."""
+    m, quantized = len(spec.freqs), spec.quant != "none"
+    d_a, d_b, d_o = 2 * m, 4 * m, 6 * m
+    w_in, w_out = w[f"blocks.{spec.layers - 1}.mlp.W_in"], w[f"blocks.{spec.layers - 1}.mlp.W_out"]
+    unit = 0
     for q, pairs in enumerate(phases):
         for alpha, beta in pairs:
             # cos(x + alpha) = cos(alpha) cos x - sin(alpha) sin x; for sub/div b enters as -j
@@ -177,6 +185,15 @@ def logical_weights(spec: PlantedSpec, view: CyclicView, d_vocab: int, d_out: in
                 w_in[r, unit] = c
             w_out[unit, d_o + 2 * q], w_out[unit, d_o + 2 * q + 1] = out
             unit += 1
+
+
+def logical_weights(spec: PlantedSpec, view: CyclicView, d_vocab: int, d_out: int) -> dict[str, Tensor]:
+    """The planted weights before twinning, float64; W_U at unit amplitude (normalised later)."""
+    rng = random.Random(spec.seed)
+    phases = [_phases(spec, rng) for _ in spec.freqs]
+    w = _zero_weights(spec, d_vocab, d_out, sum(len(ph) for ph in phases))
+    _embed_and_attention(w, spec, view)
+    _clock_mlp(w, spec, view, phases)
     return w
 
 
