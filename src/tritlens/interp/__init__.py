@@ -8,7 +8,13 @@ number of layers, for validation), ``layers`` (per-layer Fourier structure).
 
 from tritlens.interp.analysis import analyze_path, analyze_run, figure_data, summary_rows, write_analysis
 from tritlens.interp.compare import compare
-from tritlens.interp.planted import PlantedSpec, planted_clock_model, planted_config, planted_model, random_spec
+from tritlens.interp.planted import (
+           PlantedSpec,
+           planted_clock_model,
+           planted_config,
+           planted_model,
+           random_spec,
+)
 
 __all__ = ["analyze_run", "analyze_path", "write_analysis", "figure_data", "compare", "summary_rows",
            "planted_clock_model", "planted_config", "planted_model", "PlantedSpec", "random_spec"]
