@@ -4,7 +4,8 @@
 
 For each seed, ``random_spec(seed)`` draws p (11..113), the operation, 1-6 planted frequencies
 (anywhere, adjacent, crowded at the top or bottom), their amplitudes (0.2-1), neuron subsets, Gaussian
-noise, float/ternary/binary weights and random weight flips (some strong enough to break the model).
+noise, float/ternary/binary weights, random weight flips, embedding waves of random sizes and decoy
+embedding waves (``--harsh``: also noise and flip rates strong enough to break many models).
 Counts the models where each rule's key frequencies differ from the planted ones: the clock-amplitude
 rule (the analysis' key frequencies), the logit-norm rule it replaced, and the embedding split. Misses
 are split by the model's accuracy on all pairs (a planted model that flips and noise have broken is no
@@ -22,6 +23,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=1000, help="number of random planted models (1000)")
     parser.add_argument("--start", type=int, default=0, help="first seed (0)")
+    parser.add_argument("--harsh", action="store_true", help="also the highest noise and flip rates")
     args = parser.parse_args()
 
     import torch
@@ -38,7 +40,7 @@ def main() -> None:
     working, confidences, missed = 0, [], []
     t0 = time.perf_counter()
     for seed in range(args.start, args.start + args.seeds):
-        spec = random_spec(seed)
+        spec = random_spec(seed, harsh=args.harsh)
         model = planted_model(spec)
         view = cyclic_view(ModularTask(p=spec.p, op=spec.op))
         logits, s = group_logits(model, view), view.label_index()

@@ -62,16 +62,27 @@ def neuron_acts(model: nn.Module, view: CyclicView, position: int = 2) -> Tensor
 
 
 CLOCK_SOURCE = ("on the clock amplitudes A_k of the logits, the terms A_k cos(w_k (s - c)) that raise the "
-                "correct answer; noise floor = sqrt(2 ln K) x the median over the K frequencies of the "
-                "amplitude that each frequency's non-clock coefficients would give by chance, i.e. the "
-                "largest amplitude that noise alone reaches among K frequencies")
+                "correct answer; noise floor: the largest amplitude chance reaches among the K frequencies, "
+                "the smaller of two estimates (see measures.noise_floor)")
 
 
-def noise_floor(noise: Tensor) -> float:
-    """The largest clock amplitude that chance alone gives among K frequencies: the expected maximum of K
-    standard normals, ~sqrt(2 ln K), times the median per-frequency noise scale."""
-    k = noise.numel()
-    return float(noise.median()) * math.sqrt(2 * math.log(k)) if k >= 2 else 0.0
+def noise_floor(amplitude: Tensor, noise: Tensor) -> float:
+    """The largest clock amplitude that chance alone gives among K frequencies: sqrt(2 ln K) (the expected
+    maximum of K standard normals) times a noise scale, taking the smaller of two estimates of it.
+
+    * per frequency: ``noise`` (the amplitude its non-clock coefficients would give by chance), median
+      over frequencies; too high when the non-clock part is concentrated in directions other than the
+      clock's (cross-talk from other frequencies), which a projection does not pick up;
+    * across frequencies: the median amplitude plus 1.4826 x the median absolute deviation (a robust
+      standard deviation); too high when many frequencies carry a clock or memorisation amplitude.
+    """
+    k = amplitude.numel()
+    if k < 2:
+        return 0.0
+    expected_max = math.sqrt(2 * math.log(k))
+    median = amplitude.median()
+    spread = float(median.clamp_min(0)) + expected_max * 1.4826 * float((amplitude - median).abs().median())
+    return min(expected_max * float(noise.median()), spread)
 
 
 def key_frequencies(logits: Tensor, s: Tensor) -> tuple[KeyFrequencies, Tensor, Tensor]:
@@ -79,7 +90,8 @@ def key_frequencies(logits: Tensor, s: Tensor) -> tuple[KeyFrequencies, Tensor, 
     clock amplitudes above their noise floor (:func:`tritlens.interp.logits.clock_amplitudes`);
     also returns the amplitudes and noise scales."""
     amplitude, noise = clock_amplitudes(logits, s)
-    return detect_key_frequencies(amplitude, CLOCK_SOURCE, floor=noise_floor(noise)), amplitude, noise
+    keys = detect_key_frequencies(amplitude, CLOCK_SOURCE, floor=noise_floor(amplitude, noise))
+    return keys, amplitude, noise
 
 
 def final_measures(model: nn.Module, view: CyclicView, train: Tensor) -> dict[str, Any]:

@@ -34,6 +34,10 @@ Variants (:class:`PlantedSpec`), each keeping the planted frequencies the truth:
   {-1, +1} matrix [[A, -A], [C, -C]] with A - C = 2T applies the ternary T exactly (where T = 0,
   A = C and the two halves cancel); hidden neurons are duplicated and W_out = [[A1, -A1], [A2, -A2]]
   with A1 + A2 = 2T. Every attention and MLP weight is exactly -1 or +1.
+* ``embed_scales``: per-frequency size of the embedding waves (a key frequency can be quiet in the
+  embedding and loud in the logits: W_U is normalised on the MLP output); ``decoys``: extra embedding
+  waves at other frequencies in dims that no weight reads (loud in the embedding, absent from the
+  logits). Both mislead an embedding-based split, as trained embeddings can.
 * ``noise``: Gaussian noise on every float matrix among W_E, W_V, W_O, W_in, W_out, W_U, with a
   Frobenius norm ``noise`` times the matrix's (for quantized models only W_E and W_U are float).
 * ``flips``: quantized models only: each weight of W_V, W_O, W_in, W_out is replaced by a random
@@ -78,6 +82,8 @@ class PlantedSpec:
     quant: str = "none"  # none | ternary | binary
     seed: int | None = None  # None: the regular, unjittered construction
     layers: int = 1  # blocks: attention in the first, the clock MLP in the last, the others zero
+    embed_scales: tuple[float, ...] | None = None  # per-frequency size of the embedding waves
+    decoys: tuple[tuple[int, float], ...] = ()  # (frequency, size) embedding waves nothing reads
 
 
 def grid_size(quant: str) -> int:
@@ -86,11 +92,12 @@ def grid_size(quant: str) -> int:
 
 
 def planted_config(p: int, freqs: list[int] | tuple[int, ...], op: str = "add", quant: str = "none",
-                   neurons: int | None = None, layers: int = 1) -> RunConfig:
+                   neurons: int | None = None, layers: int = 1, decoys: int = 0) -> RunConfig:
     """The RunConfig (norm none, no biases, 2 heads, learned positions) that the planted model fits."""
     m, twin = len(freqs), 2 if quant == "binary" else 1
     per = min(neurons or grid_size(quant), grid_size(quant))
-    model = TransformerConfig(n_layers=layers, n_heads=2, d_model=(8 * m + 3) * twin, d_head=2 * m * twin,
+    model = TransformerConfig(n_layers=layers, n_heads=2, d_model=(8 * m + 3 + 2 * decoys) * twin,
+                              d_head=2 * m * twin,
                               d_mlp=per * m * twin, act="relu", norm="none", pos_embed=True,
                               causal=True, biases=False)
     return RunConfig(task=ModularConfig(p=p, op=op, train_frac=0.3), model=model, quant=QuantConfig())
@@ -107,6 +114,10 @@ def _check(spec: PlantedSpec, view: CyclicView) -> None:
         raise TritlensError("planted amplitudes need one value per frequency")
     if spec.layers < 1:
         raise TritlensError(f"a planted model needs at least one layer, got {spec.layers}")
+    if spec.embed_scales is not None and len(spec.embed_scales) != len(spec.freqs):
+        raise TritlensError("planted embed_scales need one value per frequency")
+    if any(k in spec.freqs or not 1 <= k <= (view.n - 1) // 2 for k, _ in spec.decoys):
+        raise TritlensError("planted decoys need frequencies in range that are not planted")
 
 
 def _phases(spec: PlantedSpec, rng: random.Random) -> list[tuple[float, float]]:
@@ -130,7 +141,7 @@ def _ternary(x: float) -> float:
 
 def _zero_weights(spec: PlantedSpec, d_vocab: int, d_out: int, d_mlp: int) -> dict[str, Tensor]:
     m = len(spec.freqs)
-    d_model, d_head = 8 * m + 3, 2 * m
+    d_model, d_head = 8 * m + 3 + 2 * len(spec.decoys), 2 * m
     w = {"embed.W_E": torch.zeros(d_vocab, d_model), "pos_embed.W_pos": torch.zeros(3, d_model),
          "unembed.W_U": torch.zeros(d_model, d_out)}
     for layer in range(spec.layers):
@@ -143,16 +154,22 @@ def _zero_weights(spec: PlantedSpec, d_vocab: int, d_out: int, d_mlp: int) -> di
 
 
 def _embed_and_attention(w: dict[str, Tensor], spec: PlantedSpec, view: CyclicView) -> None:
-    """Steps 1, 2 and 4 of the module docstring (in the first block), W_U at unit amplitude."""
+    """Steps 1, 2 and 4 of the module docstring (in the first block), W_U at unit amplitude; decoy waves
+    go to dims after the positions, which no weight reads."""
     m, quantized = len(spec.freqs), spec.quant != "none"
     d_e, d_a, d_b, d_o, d_p = 0, 2 * m, 4 * m, 6 * m, 8 * m  # dims: embed, a, b, mlp out, positions
     idx = torch.arange(view.n, dtype=torch.float64)
+    sizes = spec.embed_scales or (1.0,) * m
     for q, k in enumerate(spec.freqs):
         angle = 2 * math.pi * k * idx / view.n
-        w["embed.W_E"][view.inputs, d_e + 2 * q] = torch.cos(angle)
-        w["embed.W_E"][view.inputs, d_e + 2 * q + 1] = torch.sin(angle)
+        w["embed.W_E"][view.inputs, d_e + 2 * q] = sizes[q] * torch.cos(angle)
+        w["embed.W_E"][view.inputs, d_e + 2 * q + 1] = sizes[q] * torch.sin(angle)
         w["unembed.W_U"][d_o + 2 * q, view.outputs] = torch.cos(angle)
         w["unembed.W_U"][d_o + 2 * q + 1, view.outputs] = torch.sin(angle)
+    for j, (k, size) in enumerate(spec.decoys):
+        angle = 2 * math.pi * k * idx / view.n
+        w["embed.W_E"][view.inputs, d_p + 3 + 2 * j] = size * torch.cos(angle)
+        w["embed.W_E"][view.inputs, d_p + 4 + 2 * j] = size * torch.sin(angle)
     # query weight 1 for quantized models: the score gap then comes from the float position embedding of
     # the a and b positions (the keys), so the '=' residual that the MLP and unembedding read stays small
     gap = ATTN_GAP * math.sqrt(2 * m)  # scores are divided by sqrt(d_head)
@@ -310,7 +327,7 @@ def planted_model(spec: PlantedSpec) -> HookedTransformer:
     task = ModularTask(p=spec.p, op=spec.op, train_frac=0.3)
     view = cyclic_view(task)
     _check(spec, view)
-    cfg = planted_config(spec.p, spec.freqs, spec.op, spec.quant, spec.neurons, spec.layers)
+    cfg = planted_config(spec.p, spec.freqs, spec.op, spec.quant, spec.neurons, spec.layers, len(spec.decoys))
     model = HookedTransformer(cfg.model, task.d_vocab, task.d_vocab_out, task.n_ctx, cfg.quant, seed=0)
     weights = logical_weights(spec, view, task.d_vocab, task.d_vocab_out)
     if spec.quant == "binary":
@@ -333,6 +350,8 @@ def planted_clock_model(p: int, freqs: list[int], op: str = "add", scale: float 
     return planted_model(spec or PlantedSpec(p, tuple(freqs), op, scale))
 
 
+# noise and flip rates random_spec draws from; the last of each (harsh=True only) break many models
+NOISE_LEVELS = (0.0, 0.05, 0.1, 0.2, 0.3)
 FLIP_RATES = {"none": (0.0,), "ternary": (0.0, 0.003, 0.01, 0.03), "binary": (0.0, 0.001, 0.003, 0.01)}
 PRIMES = (11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 79, 83, 89, 97, 101, 103, 107, 113)
 
@@ -350,9 +369,13 @@ def _freq_set(rng: random.Random, k_max: int, m: int) -> tuple[int, ...]:
     return tuple(sorted(rng.sample(range(1, k_max + 1), m)))
 
 
-def random_spec(seed: int, primes: tuple[int, ...] = PRIMES) -> PlantedSpec:
+def random_spec(seed: int, primes: tuple[int, ...] = PRIMES, harsh: bool = False) -> PlantedSpec:
     """A random planted model for property tests: p, op, 1-6 frequencies (at most a quarter of the
-    frequencies, so keys stay a minority), amplitudes 0.2-1, neuron counts, noise and quantization."""
+    frequencies, so keys stay a minority), amplitudes 0.2-1, neuron counts, noise, flips and
+    quantization, embedding waves of sizes e^-1..e (the MLP output, hence the logits, do not depend on
+    them: ReLU is homogeneous and W_U is normalised) and 0-3 decoy embedding waves of such sizes.
+    ``harsh`` adds the highest noise level and flip rate, which leave many models at chance accuracy:
+    what is then planted is no longer the model's clock, and may not even be in its logits."""
     rng = random.Random(seed)
     p, op = rng.choice(primes), rng.choice(("add", "sub", "mul", "div"))
     n = p if op in ("add", "sub") else p - 1
@@ -363,7 +386,12 @@ def random_spec(seed: int, primes: tuple[int, ...] = PRIMES) -> PlantedSpec:
     spec = PlantedSpec(p, _freq_set(rng, k_max, m), op, scale=rng.uniform(3.0, 20.0),
                        amplitudes=tuple(rng.uniform(0.2, 1.0) for _ in range(m)),
                        neurons=rng.choice((None, rng.randint(size // 2, size))),
-                       noise=rng.choice((0.0, 0.05, 0.1, 0.2, 0.3)),
-                       flips=rng.choice(FLIP_RATES[quant]), quant=quant, seed=seed)
+                       noise=rng.choice(NOISE_LEVELS if harsh else NOISE_LEVELS[:-1]),
+                       flips=rng.choice(FLIP_RATES[quant] if harsh else FLIP_RATES[quant][:3]),
+                       quant=quant, seed=seed)
+    others = [k for k in range(1, k_max + 1) if k not in spec.freqs]
+    decoys = rng.sample(others, min(len(others), rng.choice((0, 0, 1, 2, 3))))
     top = max(spec.amplitudes or (1.0,))
-    return replace(spec, amplitudes=tuple(a / top for a in spec.amplitudes or ()))
+    return replace(spec, amplitudes=tuple(a / top for a in spec.amplitudes or ()),
+                   embed_scales=tuple(math.exp(rng.uniform(-1.0, 1.0)) for _ in range(m)),
+                   decoys=tuple((k, math.exp(rng.uniform(-1.0, 1.0))) for k in sorted(decoys)))
