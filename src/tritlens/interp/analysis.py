@@ -119,7 +119,8 @@ def analyze_run(run: Any, progress: bool = True) -> dict[str, Any]:
         fourier = final_measures(run.model, view, train)
         prog = progress_curves(run, view, train, fourier["key_frequencies"]) if progress else {
             "steps": [], "train_loss": [], "test_loss": [], "restricted_loss": [], "excluded_loss": [],
-            "weight_norm": [], "key_norm_frac": [], "phases": [], "skipped": "progress not requested"}
+            "weight_norm": [], "key_norm_frac": [], "phases": [], "phase_note": "",
+            "skipped": "progress not requested"}
     grid = fourier.pop("grid")
     fourier.update({"fve_cutoff": FVE_CUTOFF, "applies": True, "note": f"{MEASURES[view.op]}{view.note}"})
     analysis = {"schema": SCHEMA, "run": _run_info(run, view), "final": _final(run, grid),
