@@ -32,7 +32,8 @@ def main() -> None:
     from tritlens.interp.grid import cyclic_view, group_logits
     from tritlens.interp.logits import logit_norms
     from tritlens.interp.measures import effective, group_embedding, key_frequencies
-    from tritlens.interp.planted import planted_model, random_spec
+    from tritlens.interp.planted import planted_model
+    from tritlens.interp.planted_random import random_spec
     from tritlens.tasks.modular import ModularTask
 
     torch.set_num_threads(1)

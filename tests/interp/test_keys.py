@@ -21,7 +21,8 @@ from tritlens.interp.fourier import detect_key_frequencies
 from tritlens.interp.grid import cyclic_view, group_logits
 from tritlens.interp.logits import clock_amplitudes, logit_norms
 from tritlens.interp.measures import key_frequencies
-from tritlens.interp.planted import PlantedSpec, planted_model, random_spec
+from tritlens.interp.planted import PlantedSpec, planted_model
+from tritlens.interp.planted_random import random_spec
 from tritlens.presets import preset_config
 from tritlens.tasks.modular import ModularTask
 
