@@ -9,6 +9,7 @@ from typing import Any
 
 from tritlens.errors import CheckpointError, RunDirError, TritlensError
 from tritlens.interp import analyze_run, compare, figure_data
+from tritlens.interp.analysis import SCHEMA
 from tritlens.models import trit_summary
 from tritlens.report.html import build_report
 from tritlens.report.inputs import ReportInput, unique_names
@@ -19,7 +20,6 @@ from tritlens.run import schema as run_schema
 from tritlens.run.files import read_text
 
 ANALYSIS_FILE = "analysis.json"
-SCHEMA = 1
 
 
 def read_analysis(run_path: Path) -> dict[str, Any] | None:
@@ -77,7 +77,7 @@ def _analyze(run: Run) -> dict[str, Any]:
 
 
 def minimal_analysis(run: Run, note: str) -> dict[str, Any]:
-    """An analysis dict (contract schema 1) with what a run's config and metrics say, and ``note``."""
+    """An analysis dict (contract schema 2) with what a run's config and metrics say, and ``note``."""
     cfg = run.config
     modes = {getattr(cfg.quant, g, "none") for g in ("attn", "mlp", "embed", "unembed")} - {"none"}
     precision = "full" if not modes else modes.pop() if len(modes) == 1 else "mixed"
