@@ -1,10 +1,25 @@
 """User-facing errors: bad input that the CLI reports in one line with exit code 2."""
 
+import unicodedata
+
 MESSAGE_CHARS = 80  # longest user value quoted back in an error message
+MAX_MESSAGE_CHARS = 400  # longest error message (user values such as paths can be long)
+
+
+def one_line(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """``text`` as one printable line: line breaks become spaces, other control characters (terminal
+    escapes included) are shown escaped, and the result is cut to ``limit`` characters."""
+    flat = " ".join(text.splitlines())
+    flat = "".join(c if c == " " or unicodedata.category(c)[0] != "C" else ascii(c)[1:-1] for c in flat)
+    return flat if len(flat) <= limit else f"{flat[:limit - 4]} ..."
 
 
 class TritlensError(Exception):
-    """Bad input (a value, a config, a file, a run directory). The message is one line for the user."""
+    """Bad input (a value, a config, a file, a run directory). The message is one line for the user:
+    whatever user values it quotes (paths, expressions), it is made one printable line here."""
+
+    def __init__(self, message: object = "") -> None:
+        super().__init__(one_line(str(message)))
 
 
 class ConfigError(TritlensError):
