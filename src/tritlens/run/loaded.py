@@ -9,7 +9,7 @@ from typing import Any
 
 from tritlens.build import build_model, build_task
 from tritlens.config import RunConfig
-from tritlens.errors import RunDirError
+from tritlens.errors import RunDirError, short
 from tritlens.models import Model
 from tritlens.run.layout import RunDir
 from tritlens.run.tensors import load_weights_into, weights_step
@@ -47,7 +47,7 @@ class Run:
     def load_checkpoint(self, step: int) -> Model:
         """A fresh model holding the weights saved at ``step``."""
         path = self.dir.checkpoint_path(step)
-        if not path.is_file():
+        if not os.path.lexists(path):
             raise RunDirError(f"{self.path} has no checkpoint at step {step}; it has "
                               f"{self.checkpoint_steps() or 'none'}")
         model = build_model(self.config, self.task)
@@ -57,6 +57,8 @@ class Run:
 
 def load_run(path: str | os.PathLike[str], step: int | None = None) -> Run:
     """Open a finished run directory (or one checkpoint of it with ``step``); files are checked strictly."""
+    if isinstance(step, bool) or not isinstance(step, int | None) or (step is not None and step < 0):
+        raise RunDirError(f"a checkpoint step must be a non-negative integer, got {short(step)}")
     run = RunDir(path).require()
     config = run.read_config()
     task = build_task(config)
@@ -65,7 +67,7 @@ def load_run(path: str | os.PathLike[str], step: int | None = None) -> Run:
         weights = run.model_path
     else:
         weights = run.checkpoint_path(step)
-        if not weights.is_file():
+        if not os.path.lexists(weights):
             raise RunDirError(f"{run.path} has no checkpoint at step {step}; it has "
                               f"{run.checkpoint_steps() or 'none'}")
     model = build_model(config, task)
