@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tritlens.config import RunConfig
-from tritlens.errors import ConfigError, RunDirError, TritlensError
+from tritlens.errors import ConfigError, RunDirError, TritlensError, short
 from tritlens.run import schema
 from tritlens.run.files import atomic_write_text, read_text, reason
 from tritlens.run.lock import LOCK_NAME
@@ -36,7 +36,13 @@ class RunDir:
     """Paths and file formats of one run directory."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
+        try:
+            text = os.fspath(path)
+        except TypeError:
+            text = None
+        if not isinstance(text, str) or "\x00" in text:
+            raise RunDirError(f"a run directory must be a path (a str or os.PathLike), got {short(path)}")
+        self.path = Path(text)
 
     def __repr__(self) -> str:
         return f"RunDir({str(self.path)!r})"
