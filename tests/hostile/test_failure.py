@@ -3,6 +3,7 @@ with exit 2; a rerun with the same config starts over; a changed config needs --
 
 from __future__ import annotations
 
+import errno
 import json
 
 import pytest
@@ -67,3 +68,51 @@ def test_resume_continues_a_failed_run(tmp_path, capsys, tiny_run):
     assert main(["train", "--out", str(run), "--resume", "--quiet", "--threads", "1"]) == 0
     capsys.readouterr()
     assert_same_run(run, tiny_run)
+
+
+def _no_space(*args, **kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_disk_full_at_a_checkpoint(tmp_path, capsys, monkeypatch, tiny_run):
+    """The safetensors writer reports a full disk with its own error type: still one line, the run marked
+    failed, no temporary file; once there is space again, --resume finishes it exactly."""
+    import safetensors.torch
+
+    import tritlens.run.tensors as tensors
+
+    def full(tensors_, path, metadata=None):
+        if "step_000020" in path or "step_000020" in str(metadata):
+            raise safetensors.SafetensorError("Error while serializing: I/O error: No space left on device")
+        return safetensors.torch.save_file(tensors_, path, metadata=metadata)
+
+    monkeypatch.setattr(tensors, "save_file", full)
+    run = tmp_path / "run"
+    line = cli_fails(capsys, ["train", "--out", str(run), *TINY_ARGS])
+    assert "No space left on device" in line and "marked failed" in line
+    assert not list(run.rglob("*.tmp")) and not (run / ".lock").exists()
+    monkeypatch.undo()
+    assert main(["train", "--out", str(run), "--resume", "--quiet", "--threads", "1"]) == 0
+    capsys.readouterr()
+    assert_same_run(run, tiny_run)
+
+
+def test_disk_full_when_taking_the_lock(tmp_path, capsys, monkeypatch):
+    """Taking the lock writes the holder into .lock: if that fails, no lock file and no directory stay."""
+    import tritlens.run.lock as lock
+
+    monkeypatch.setattr(lock.os, "pwrite", _no_space)
+    cli_fails(capsys, ["train", "--out", str(tmp_path / "run"), *TINY_ARGS], watch=[tmp_path],
+              match="No space left on device")
+
+
+def test_disk_full_for_the_failure_mark_too(tmp_path, capsys, monkeypatch):
+    import tritlens.run.layout as layout
+
+    def fail_marking(self, why, step):
+        raise TritlensError(f"cannot write {self.failure_path}: No space left on device")
+
+    monkeypatch.setattr(layout.RunDir, "mark_failed", fail_marking)
+    line = cli_fails(capsys, ["train", "--out", str(tmp_path / "run"), *TINY_ARGS, "--set", "train.lr=1000"])
+    assert "diverged" in line and "could not be marked failed either" in line
+    assert not (tmp_path / "run" / ".lock").exists()

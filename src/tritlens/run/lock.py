@@ -48,7 +48,13 @@ class RunLock:
                 raise locked_error(self.dir, who) from None
             if self._still_ours(fd):
                 self.took_over = _read_json(fd)
-                self._claim(fd)
+                try:
+                    self._claim(fd)
+                except OSError as exc:  # a full disk: give the lock back and leave no lock file
+                    self.path.unlink(missing_ok=True)
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+                    os.close(fd)
+                    raise RunDirError(f"cannot lock {self.dir}: {reason(exc)}") from None
                 self.fd = fd
                 return self
             os.close(fd)  # released and unlinked between our open and flock: try again

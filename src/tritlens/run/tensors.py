@@ -19,7 +19,11 @@ def save_tensors(path: str | os.PathLike[str], tensors: Mapping[str, Tensor],
                  metadata: dict[str, str] | None = None) -> Path:
     """Save tensors as safetensors atomically (contiguous CPU copies; mode follows the umask)."""
     with atomic_target(path) as tmp:
-        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp), metadata=metadata)
+        try:
+            save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp),
+                      metadata=metadata)
+        except SafetensorError as exc:  # the writer's I/O errors (a full disk) are not OSErrors
+            raise CheckpointError(f"cannot write {path}: {str(exc).splitlines()[0][-120:]}") from None
     return Path(path)
 
 

@@ -14,7 +14,7 @@ import torch
 from tritlens.build import build_task, task_shape
 from tritlens.config import RunConfig
 from tritlens.errors import ConfigError, TritlensError, short
-from tritlens.run import Run, load_run
+from tritlens.run import Run, RunDir, load_run
 from tritlens.tasks import Task
 from tritlens.train.claim import COMPLETE, RESUME, claim
 from tritlens.train.memory import check_resources
@@ -40,6 +40,15 @@ def check_task(task: Task, cfg: RunConfig) -> None:
     if given != wanted:
         raise ConfigError(f"the task given does not match the config: (vocab, classes, context, answers) "
                           f"{given} vs {wanted} from its settings")
+
+
+def _mark_failed(run: RunDir, why: str, step: int) -> str:
+    """Mark ``run`` failed; says what happened (the mark itself can fail, e.g. on a full disk)."""
+    try:
+        run.mark_failed(why, step)
+    except TritlensError as exc:
+        return f"{run.path} could not be marked failed either ({exc})"
+    return f"{run.path} is marked failed"
 
 
 def train_config(cfg: RunConfig, out: str | os.PathLike[str] | None = None, *, resume: bool = False,
@@ -69,12 +78,12 @@ def train_config(cfg: RunConfig, out: str | os.PathLike[str] | None = None, *, r
             result = trainer.fit()
         except (TritlensError, MemoryError, torch.OutOfMemoryError) as exc:
             why = str(exc) if isinstance(exc, TritlensError) else "out of memory"
-            held.run.mark_failed(why, trainer.step_reached if trainer else 0)
-            raise TrainingFailed(f"{why}; {held.run.path} is marked failed (rerun to start over, or "
-                                 "--resume from its last checkpoint)") from None
+            marked = _mark_failed(held.run, why, trainer.step_reached if trainer else 0)
+            raise TrainingFailed(f"{why}; {marked} (rerun to start over, or --resume from its last "
+                                 "checkpoint)") from None
         except Exception as exc:  # a bug: keep the traceback, but leave the reason in the run
-            held.run.mark_failed(f"internal error: {type(exc).__name__}: {exc}",
-                                 trainer.step_reached if trainer else 0)
+            _mark_failed(held.run, f"internal error: {type(exc).__name__}: {exc}",
+                         trainer.step_reached if trainer else 0)
             raise
     finally:
         held.release()
