@@ -107,14 +107,16 @@ def file_id(path: Path) -> tuple[int, int] | None:
 class Output:
     """One file a command will write, checked before any work is done.
 
-    Refuses: a directory, a dangling symbolic link, a folder that cannot be written, an existing file
-    without ``force``, and (even with ``force``) any file the command reads (``inputs``: files, or
+    Refuses: a directory, a dangling symbolic link, a folder that does not exist (unless
+    ``make_folder``: the folder is itself an output, as ``--png DIR``) or cannot be written, an existing
+    file without ``force``, and (even with ``force``) any file the command reads (``inputs``: files, or
     folders whose every file counts as an input).
     """
 
     def __init__(self, path: str | os.PathLike[str], *, force: bool = False,
-                 inputs: Iterable[str | os.PathLike[str]] = (), what: str = "output") -> None:
-        self.path, self.force, self.what = Path(path), force, what
+                 inputs: Iterable[str | os.PathLike[str]] = (), what: str = "output",
+                 make_folder: bool = False) -> None:
+        self.path, self.force, self.what, self.make_folder = Path(path), force, what, make_folder
         try:
             self.check(list(inputs))
         except OSError as exc:  # e.g. a file name longer than the file system allows
@@ -135,6 +137,9 @@ class Output:
             raise TritlensError(f"{self.what} {p} exists; pass --force to replace it")
         if own is not None and not p.is_file():
             raise TritlensError(f"{self.what} {p} exists and is not a regular file")
+        if not self.make_folder and not p.parent.exists():
+            raise TritlensError(f"{self.what} folder {p.parent} does not exist; create it first (a typo "
+                                "would otherwise leave a stray folder)")
         check_writable_folder(p.parent, self.what)
 
     def write(self, data: bytes | str) -> Path:
