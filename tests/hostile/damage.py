@@ -145,6 +145,18 @@ WEIGHT_DAMAGE: dict[str, Damage] = {
 }
 
 
+def _named(suffix: str, fn: Callable[[torch.Tensor], torch.Tensor]) -> Damage:
+    return tensors(lambda t: {k: fn(v) if k.endswith(suffix) else v for k, v in t.items()})
+
+
+DISCRETE_DAMAGE: dict[str, Damage] = {  # finite, right shapes and dtypes, but no discrete model's weights
+    "pruning mask 0.5": _named("mask", lambda v: torch.full_like(v, 0.5)),
+    "pruning mask -1": _named("mask", lambda v: torch.full_like(v, -1.0)),
+    "bias 1e30": _named("bias", lambda v: torch.full_like(v, 1e30)),
+    "bias 1e8 (float sums inexact)": _named("bias", lambda v: torch.full_like(v, 1e8)),
+}
+
+
 def _resume(key: str, value: torch.Tensor) -> Damage:
     return tensors(lambda t: {**t, key: value})
 

@@ -10,6 +10,7 @@ import pytest
 
 from .checks import cli_fails
 from .damage import (
+    DISCRETE_DAMAGE,
     FILE_DAMAGE,
     JSON_DAMAGE,
     RESUME_DAMAGE,
@@ -113,8 +114,11 @@ def _cases() -> list:
     add("metrics.jsonl", "tiny", "metrics.jsonl", METRICS_DAMAGE, [INFO, ANALYZE])
     add("metrics.jsonl", "partial", "metrics.jsonl", {**METRICS_DAMAGE, **RESUME_ROWS}, [RESUME])
     add("model.safetensors", "tiny", "model.safetensors", {**FILE_DAMAGE, **WEIGHT_DAMAGE}, [INFO, REPORT])
+    add("model.safetensors", "tiny", "model.safetensors", {**FILE_DAMAGE, **WEIGHT_DAMAGE}, [RESUME])
     add("model.safetensors", "discrete", "model.safetensors", {**FILE_DAMAGE, **WEIGHT_DAMAGE},
         [COMPILE, VERIFY, MODULES])
+    add("model.safetensors", "discrete", "model.safetensors", DISCRETE_DAMAGE,
+        [INFO, COMPILE, VERIFY, MODULES])
     add("resume.safetensors", "partial", "checkpoints/resume.safetensors",
         {**FILE_DAMAGE, **WEIGHT_DAMAGE, **RESUME_DAMAGE}, [RESUME])
     add("checkpoint", "tiny", "checkpoints/step_000010.safetensors", {**FILE_DAMAGE, **WEIGHT_DAMAGE},
