@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .runs import DISCRETE, TINY, stop_at, train
+from .runs import DISCRETE, stop_at, train
 
 
 @pytest.fixture(scope="session")
@@ -65,8 +65,8 @@ def shared_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @contextlib.contextmanager
 def once(root: Path, name: str) -> Iterator[Path]:
-    """``with once(root, name) as folder:`` the block runs in the first process to get here; the
-    others wait for it and find ``folder`` made (the block must create it)."""
+    """``with once(root, name) as folder:`` runs the block under a lock shared by every test process, so
+    a block that first checks whether ``folder`` is complete does its work in one process only."""
     lock = os.open(root / f"{name}.lock", os.O_RDWR | os.O_CREAT)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -75,5 +75,3 @@ def once(root: Path, name: str) -> Iterator[Path]:
         fcntl.flock(lock, fcntl.LOCK_UN)
         os.close(lock)
 
-
-__all__ = ["TINY", "once"]
