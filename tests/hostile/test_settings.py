@@ -169,3 +169,40 @@ OTHER_COMMANDS = {
 def test_bad_usage(tmp_path, capsys, monkeypatch, argv):
     monkeypatch.chdir(tmp_path)
     cli_fails(capsys, argv, watch=[tmp_path])
+
+
+DISCRETE_SETTINGS = {
+    "mlp: a hidden width 0": ("ternary-mlp-modadd", ["model.hidden=[0]"]),
+    "mlp: a hidden width 1e999": ("ternary-mlp-modadd", ["model.hidden=[1e999]"]),
+    "mlp: a negative width": ("ternary-mlp-modadd", ["model.hidden=[5,-1]"]),
+    "mlp: nested widths": ("ternary-mlp-modadd", ["model.hidden=[[1]]"]),
+    "mlp: widths true": ("ternary-mlp-modadd", ["model.hidden=true"]),
+    "mlp: 10,000 layers": ("ternary-mlp-modadd", ["model.hidden=" + ",".join(["8"] * 10_000)]),
+    "mlp: four layers of 65536": ("ternary-mlp-modadd", ["model.hidden=[65536,65536,65536,65536]"]),
+    "mlp: p 4096 into 65536 units": ("ternary-mlp-modadd", ["task.p=4096", "model.hidden=[65536]"]),
+    "mlp: seed 2^63": ("ternary-mlp-modadd", [f"model.seed={2**63}"]),
+    "mlp: temperature 0": ("ternary-mlp-modadd", ["model.temperature=0"]),
+    "mlp: logit scale -1": ("ternary-mlp-modadd", ["model.logit_scale=-1"]),
+    "mlp: sparsity NaN": ("ternary-mlp-modadd", ["model.sparsity=NaN"]),
+    "mlp: unknown encoding": ("ternary-mlp-modadd", ["model.encoding=nope"]),
+    "mlp: train_frac leaves no test set": ("ternary-mlp-modadd", ["task.train_frac=0.999"]),
+    "mlp: transformer quantization": ("ternary-mlp-modadd", ["quant.mlp=binary"]),
+    "rnn: 64 digits, 10^7 samples, 4096 units": ("ternary-rnn-adder", [
+        "task.digits=64", "task.n_samples=10000000", "model.hidden=4096"]),
+    "rnn: 65 digits": ("ternary-rnn-adder", ["task.digits=65"]),
+    "rnn: base 17": ("ternary-rnn-adder", ["task.base=17"]),
+    "rnn: base 1": ("ternary-rnn-adder", ["task.base=1"]),
+    "rnn: a bit readout of 3 classes": ("ternary-rnn-adder", ["model.readout=bit", "task.base=3"]),
+    "rnn: no state": ("ternary-rnn-adder", ["model.hidden=0"]),
+    "rnn: one sample": ("ternary-rnn-adder", ["task.n_samples=1"]),
+    "rnn: activation bits": ("ternary-rnn-adder", ["quant.act_bits=8"]),
+}
+
+
+@pytest.mark.parametrize(("preset", "sets"), DISCRETE_SETTINGS.values(), ids=DISCRETE_SETTINGS.keys())
+def test_bad_discrete_setting(tmp_path, capsys, preset, sets):
+    argv = ["train", "--preset", preset, "--out", str(tmp_path / "run"), "--quiet", "--threads", "1",
+            "--set", "train.steps=2"]
+    for s in sets:
+        argv += ["--set", s]
+    cli_fails(capsys, argv, watch=[tmp_path])
