@@ -158,28 +158,25 @@ def test_torn_last_line_is_repaired(killed, references, tmp_path, capsys, name):
     assert_same_run(run, references["full"])
 
 
-def test_interrupt_exits_130_and_resumes(tmp_path, capsys, references):
-    """Ctrl-C in the CLI (KeyboardInterrupt): exit 130, one line, the run resumable and unmarked."""
+def test_interrupt_exits_130_and_resumes(tmp_path, capsys, monkeypatch, references):
+    """Ctrl-C in the CLI (KeyboardInterrupt right after the first checkpoint): exit 130, one line, the run
+    resumable and unmarked."""
     import tritlens.train.trainer as trainer_module
 
-    run = tmp_path / "run"
-    calls = {"n": 0}
     original = trainer_module.Trainer.checkpoint
 
     def checkpoint_then_interrupt(self, step, wall):
         original(self, step, wall)
-        calls["n"] += 1
         raise KeyboardInterrupt
 
+    monkeypatch.setattr(trainer_module.Trainer, "checkpoint", checkpoint_then_interrupt)
+    run = tmp_path / "run"
     argv = ["train", "--out", str(run), *[a for kv in TINY.items() for a in ("--set", f"{kv[0]}={kv[1]}")],
             "--quiet", "--threads", "1"]
-    trainer_module.Trainer.checkpoint = checkpoint_then_interrupt
-    try:
-        assert main(argv) == 130
-    finally:
-        trainer_module.Trainer.checkpoint = original
-    err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["tritlens: interrupted; resume with --resume"] and calls["n"] == 1
+    assert main(argv) == 130
+    assert capsys.readouterr().err.strip().splitlines() == ["tritlens: interrupted; resume with --resume"]
     assert not (run / "failed.json").exists() and not (run / ".lock").exists()
+    assert (run / "checkpoints" / "resume.safetensors").exists() and not (run / "model.safetensors").exists()
+    monkeypatch.undo()
     _resume(run, capsys)
     assert_same_run(run, references["full"])

@@ -131,3 +131,27 @@ def test_forced_output_replaces_only_its_own_file(tmp_path, capsys, copy_run, di
     assert main(["compile", str(disc), "-o", str(target), "--force"]) == 0
     assert target.read_text().startswith("aag ")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.aag", "disc"]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_files_follow_the_umask(tmp_path, capsys, copy_run, discrete_run, umask):
+    """Every file and folder a command makes has the mode the umask gives (safetensors files were 0600)."""
+    from tritlens.cli import main
+    from tritlens.run import RunLock
+
+    disc = copy_run(discrete_run, "disc")
+    old = os.umask(umask)
+    try:
+        assert main(["train", "--out", str(tmp_path / "run"), *TINY_ARGS]) == 0
+        assert main(["analyze", str(tmp_path / "run"), "--final-only", "--quiet"]) == 0
+        assert main(["compile", str(disc), "-o", str(tmp_path / "c.aig")]) == 0
+        with RunLock(tmp_path / "run", "test"):
+            lock_mode = (tmp_path / "run" / ".lock").stat().st_mode
+    finally:
+        os.umask(old)
+    capsys.readouterr()
+    made = [tmp_path / "c.aig", *(tmp_path / "run").rglob("*")]
+    for path in made:
+        want = (0o777 if path.is_dir() else 0o666) & ~umask
+        assert path.stat().st_mode & 0o777 == want, (path.name, oct(path.stat().st_mode))
+    assert lock_mode & 0o777 == 0o666 & ~umask
