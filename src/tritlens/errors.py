@@ -8,10 +8,14 @@ MAX_MESSAGE_CHARS = 400  # longest error message (user values such as paths can 
 
 def one_line(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     """``text`` as one printable line: line breaks become spaces, other control characters (terminal
-    escapes included) are shown escaped, and the result is cut to ``limit`` characters."""
+    escapes included) are shown escaped, and a text longer than ``limit`` loses its middle (a long
+    path quoted early must not push the reason, at the end, out of the message)."""
     flat = " ".join(text.splitlines())
     flat = "".join(c if c == " " or unicodedata.category(c)[0] != "C" else ascii(c)[1:-1] for c in flat)
-    return flat if len(flat) <= limit else f"{flat[:limit - 4]} ..."
+    if len(flat) <= limit:
+        return flat
+    tail = limit // 3
+    return f"{flat[:limit - tail - 5]} ... {flat[-tail:]}"
 
 
 class TritlensError(Exception):

@@ -53,7 +53,7 @@ def test_second_writer_is_refused_then_kill_9_and_ctrl_c(tmp_path, capsys, long_
     out = tmp_path / "run"
     first = _tritlens("train", "--out", str(out), *LONG_ARGS)
     try:
-        _wait_until(first, lambda: holder(out) is not None)
+        _wait_until(first, lambda: holder(out) is not None and (out / "config.json").exists())
         os.kill(first.pid, signal.SIGSTOP)  # holds the lock, somewhere in the run
         who = f"pid {first.pid}, tritlens train"
         cli_fails(capsys, ["train", "--out", str(out), *LONG_ARGS], watch=[tmp_path], match=who)
