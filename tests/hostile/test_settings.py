@@ -95,7 +95,7 @@ SETTINGS = {
     "right-to-left override": ["model.norm=\u202enone"],
     "100k-character key": ["x" * 100_000 + "=1"],
     "100k-digit value": ["train.lr=" + "1" * 100_000],
-    "switching the task keeps foreign keys": ["task.name=parity"],
+    "a key the switched-to task does not have": ["task.name=parity", "task.p=3"],
 }
 
 
