@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -34,6 +35,9 @@ def is_prime(n: int) -> bool:
 
 class ModularTask(Task):
     """All p^2 pairs (a, b) with label op(a, b) mod p; a seeded random train/test split.
+
+    The split is TransformerLens's grokking demo's: a permutation from a generator seeded with
+    ``data_seed``, its first floor(train_frac * n) pairs for training (3,830 of 12,769 for p=113, 30%).
 
     ``op`` is ``add``, ``sub``, ``mul``, ``div`` (a * b^-1, pairs with b = 0 left out, p prime), an
     arithmetic expression in ``a``, ``b`` and ``p`` such as ``"a**2 + a*b"`` (evaluated exactly), or
@@ -109,7 +113,7 @@ class ModularTask(Task):
         data = self.all_pairs()
         gen = torch.Generator().manual_seed(self.data_seed)
         perm = torch.randperm(len(data), generator=gen)
-        n_train = int(round(self.train_frac * len(data)))
+        n_train = math.floor(self.train_frac * len(data))  # floor, as TransformerLens's grokking demo
         if n_train == 0 or n_train == len(data):
             raise ConfigError(f"task.train_frac={self.train_frac} leaves an empty train or test set")
         return data.subset(perm[:n_train]), data.subset(perm[n_train:])
