@@ -42,7 +42,7 @@ MODULAR: dict[str, dict[str, Any]] = {
     },
     "quick": {
         "about": "small default for demos and tests: (a+b) mod 59, 50% train, d_model 64, lr 3e-3; "
-                 "memorises by step ~100, plateaus near 50% test accuracy, groks by ~1,200",
+                 "memorises by step ~100 (test accuracy ~50%), reaches 99% test accuracy by ~600",
         "task": {"name": "modular", "p": 59, "op": "add", "train_frac": 0.5, "data_seed": 598},
         "model": {**_NANDA_MODEL, "d_model": 64, "d_head": 16, "d_mlp": 256},
         "train": {**_OPTIM, "lr": 3e-3, "steps": 2_000, "seed": 0, "eval_every": 50, "checkpoint_every": 50},
