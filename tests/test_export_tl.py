@@ -16,6 +16,9 @@ CASES = {
                                                      "biases": False},
     "two layers": {"n_layers": 2},
     "attention only": {"d_mlp": 0},
+    "scores / sqrt(d_model), layernorm eps 1e-3": {"attn_scale": "d_model", "norm": "layer",
+                                                    "norm_eps": 1e-3},
+    "scores / 3": {"attn_scale": 3.0},
 }
 
 

@@ -1,7 +1,9 @@
 import pytest
 import torch
 
+from tritlens.errors import ConfigError
 from tritlens.models import HookedTransformer, QuantConfig, TransformerConfig
+from tritlens.models.layers import Norm
 from tritlens.presets import preset_config
 from tritlens.tasks.modular import ModularTask
 
@@ -77,6 +79,11 @@ FAST_CASES = {
     "layernorm gelu": ({"norm": "layer", "act": "gelu"}, None),
     "li-style": ({"norm": "rms", "norm_where": "final", "pos_embed": False, "causal": False,
                   "biases": False}, QuantConfig(attn="ternary", mlp="ternary", embed="ternary")),
+    "li2024 ternary preset": ({"norm": "rms", "norm_where": "final", "norm_eps": 0.0, "pos_embed": False,
+                               "causal": False, "biases": False, "attn_scale": "d_model", "init": "li2024"},
+                              QuantConfig(attn="ternary", mlp="ternary", ternary_rule="centred")),
+    "scores / 2.5, causal": ({"attn_scale": 2.5},
+                             QuantConfig(attn="binary", mlp="binary", binary_scale=False)),
 }
 
 
@@ -126,3 +133,65 @@ def test_effective_and_integer_weights_of_a_ternary_model():
 def test_init_is_seeded():
     assert torch.equal(_model(seed=5).embed.W_E, _model(seed=5).embed.W_E)
     assert not torch.equal(_model(seed=5).embed.W_E, _model(seed=6).embed.W_E)
+
+
+@pytest.mark.parametrize(("attn_scale", "divisor"),
+                         [("d_head", 8 ** 0.5), ("d_model", 32 ** 0.5), (2.5, 2.5)])
+def test_attention_scores_are_divided_by_the_configured_scale(attn_scale, divisor):
+    m = _model(causal=False, attn_scale=attn_scale)  # d_model 32, 4 heads of 8
+    _, cache = m.run_with_cache(TASK.all_pairs().tokens[:6])
+    q, k = cache["blocks.0.attn.hook_q"], cache["blocks.0.attn.hook_k"]
+    expected = torch.einsum("bqhe,bkhe->bhqk", q, k) / divisor
+    assert torch.allclose(cache["blocks.0.attn.hook_attn_scores"], expected, atol=1e-6)
+
+
+def test_attention_scale_setting_is_parsed_and_checked():
+    base = preset_config("quick")
+    assert base.model.attn_scale == "d_head"
+    assert base.with_overrides(["model.attn_scale=d_model"]).model.attn_scale == "d_model"
+    cfg = base.with_overrides(["model.attn_scale=4"])
+    assert cfg.model.attn_scale == 4.0 and type(cfg).from_dict(cfg.to_dict()).model.attn_scale == 4.0
+    for bad, match in (("heads", "d_head, d_model or a positive number"), ("0", "model.attn_scale"),
+                       ("-1", "model.attn_scale"), ("nan", "finite")):
+        with pytest.raises(ConfigError, match=match):
+            base.with_overrides([f"model.attn_scale={bad}"])
+
+
+def test_rms_norm_without_eps_is_x_over_its_norm_times_sqrt_d():
+    """norm_eps=0 is Li 2024's RMSNorm, F.normalize(x) * sqrt(d): a zero vector stays zero."""
+    norm = Norm(16, "rms", eps=0.0)
+    x = torch.randn(5, 16, generator=torch.Generator().manual_seed(0))
+    x[0] = 0.0
+    expected = torch.nn.functional.normalize(x, dim=-1) * 16 ** 0.5
+    assert torch.allclose(norm(x), expected, atol=1e-6) and torch.equal(norm(x)[0], torch.zeros(16))
+
+
+@pytest.mark.parametrize("preset", ["li2024-binary", "li2024-ternary"])
+def test_li2024_presets_compute_the_reference_forward(preset):
+    """Li 2024's network written out: embeddings only (no positions), attention over all three tokens
+    scaled by d_model^-1/2, residual MLP, x / |x| * sqrt(d) * gamma, unembed; quantized attention and
+    MLP weights (sign(W - mean W), or the absmean rule on W - mean W), float embed and unembed."""
+    cfg = preset_config(preset)
+    m = HookedTransformer(cfg.model, 114, 113, 3, cfg.quant, seed=cfg.train.seed)
+    assert cfg.train.seed == 999 and cfg.task.data_seed == 598
+    raw, eff = dict(m.named_parameters()), m.effective_weights()
+    for name in ("blocks.0.attn.W_Q", "blocks.0.attn.W_O", "blocks.0.mlp.W_in", "blocks.0.mlp.W_out"):
+        centred = raw[name].detach() - raw[name].detach().mean()
+        if preset == "li2024-binary":
+            assert torch.equal(eff[name], torch.sign(centred)), name
+        else:
+            gamma = centred.abs().mean()
+            assert torch.allclose(eff[name], torch.clamp(torch.round(centred / gamma), -1, 1) * gamma), name
+    for name in ("embed.W_E", "unembed.W_U"):
+        assert torch.equal(eff[name], raw[name].detach())
+    tokens = ModularTask(p=113).all_pairs().tokens[::97]
+    x = eff["embed.W_E"][tokens]  # [B, 3, d]
+    q, k, v = (torch.einsum("bpd,hde->bphe", x, eff[f"blocks.0.attn.W_{w}"]) for w in "QKV")
+    pattern = (torch.einsum("bqhe,bkhe->bhqk", q, k) * 128 ** -0.5).softmax(-1)
+    z = torch.einsum("bhqk,bkhe->bqhe", pattern, v)
+    resid = x + torch.einsum("bqhe,hed->bqd", z, eff["blocks.0.attn.W_O"])
+    resid = resid + torch.relu(resid @ eff["blocks.0.mlp.W_in"]) @ eff["blocks.0.mlp.W_out"]
+    normed = torch.nn.functional.normalize(resid, dim=-1) * 128 ** 0.5 * eff["ln_final.w"]
+    expected = normed @ eff["unembed.W_U"]
+    assert torch.allclose(m(tokens), expected, atol=1e-5)
+    assert torch.allclose(m.answer_logits(tokens, (2,)), expected[:, [2]], atol=1e-5)

@@ -2,6 +2,7 @@ import torch
 
 from tritlens.quant import (
     binary_sign,
+    centred_ternary,
     integer_form,
     quantize_activation,
     quantize_weight,
@@ -40,23 +41,43 @@ def test_ternary_values_are_exactly_trits_with_absmean_rule():
     assert 0.0 < zero_fraction(trits.to(torch.int8)) < 1.0
 
 
-def test_integer_form_reconstructs_effective_weights():
+def test_centred_ternary_is_the_absmean_rule_on_mean_centred_weights():
+    w = _w(7) * 0.05 + 0.02  # an offset: b1.58 (uncentred) and the centred rule must differ
+    centred = w - w.mean()
+    gamma = centred.abs().mean()
+    trits, effective, scale = centred_ternary(w)
+    assert set(trits.unique().tolist()) == {-1.0, 0.0, 1.0}
+    assert torch.equal(trits, torch.clamp(torch.round(centred * (1 / gamma)), -1, 1))
+    assert torch.equal(effective, trits * scale) and torch.allclose(scale, gamma)
+    assert torch.equal(quantize_weight(w, "ternary_centred"), effective)
+    assert not torch.equal(trits, ternary_trits(w))
+    assert abs(float(trits.mean())) < 0.05 < float(ternary_trits(w).mean())  # centring balances the signs
+    # the scale never falls below 1e-5 (a constant matrix gives all zeros, not a division by zero)
+    flat = torch.full((4, 4), 0.3)
+    assert torch.equal(centred_ternary(flat)[0], torch.zeros(4, 4))
+
+
+def test_integer_form_reconstructs_effective_weights_exactly():
     w = _w(3)
-    for mode, scale in (("binary", True), ("binary", False), ("ternary", True)):
+    for mode, scale in (("binary", True), ("binary", False), ("ternary", True), ("ternary_centred", True)):
         ints, s = integer_form(w, mode, scale)
         assert ints.dtype == torch.int8
         assert set(ints.unique().tolist()) <= {-1, 0, 1}
-        assert torch.allclose(ints.float() * s, quantize_weight(w, mode, scale))
+        assert torch.equal(ints.float() * s, quantize_weight(w, mode, scale)), mode
         values = set(quantize_weight(w, mode, scale).unique().tolist())
         assert values == set((ints.float().unique() * s).tolist())
 
 
-def test_straight_through_gradient_is_identity():
-    for mode in ("binary", "ternary"):
-        w = _w(4).requires_grad_(True)
-        upstream = _w(5)
-        (quantize_weight(w, mode) * upstream).sum().backward()
-        assert torch.equal(w.grad, upstream), mode
+def test_straight_through_gradients():
+    """b1.58 passes the upstream gradient to W unchanged; the centred modes differentiate the centring
+    (W - mean W), so W receives the upstream gradient minus its mean, as in the reference codes."""
+    upstream = _w(5) + 0.1  # a non-zero mean, so the two rules differ
+    for mode, expected in (("ternary", upstream), ("binary", upstream - upstream.mean()),
+                           ("ternary_centred", upstream - upstream.mean())):
+        for scale in (True, False):
+            w = _w(4).requires_grad_(True)
+            (quantize_weight(w, mode, scale) * upstream).sum().backward()
+            assert torch.allclose(w.grad, expected, atol=1e-6), (mode, scale)
 
 
 def test_activation_quantization_levels_and_gradient():

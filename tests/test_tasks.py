@@ -45,9 +45,23 @@ def test_split_is_deterministic_and_disjoint():
     c_train, _ = ModularTask(p=31, data_seed=2).split()
     assert torch.equal(a_train.tokens, b_train.tokens)
     assert not torch.equal(a_train.tokens, c_train.tokens)
-    assert len(a_train) == round(0.3 * 31 * 31) and len(a_train) + len(a_test) == 31 * 31
+    assert len(a_train) == int(0.3 * 31 * 31) and len(a_train) + len(a_test) == 31 * 31
     pairs = {tuple(t[:2].tolist()) for t in a_train.tokens}
     assert not pairs & {tuple(t[:2].tolist()) for t in a_test.tokens}
+
+
+def test_split_is_the_transformerlens_demo_split():
+    """Same pairs in the same order as the grokking demo: a permutation of the p^2 row-major pairs
+    from a generator seeded with the data seed, cut at int(p * p * frac) (3,830, not 3,831)."""
+    p, frac = 113, 0.3
+    train, test = ModularTask(p=p, train_frac=frac, data_seed=598).split()
+    perm = torch.randperm(p * p, generator=torch.Generator().manual_seed(598))
+    cutoff = int(p * p * frac)
+    assert cutoff == 3830 and len(train) == cutoff and len(test) == p * p - cutoff
+    pairs = torch.stack([torch.arange(p).repeat_interleave(p), torch.arange(p).repeat(p)], dim=1)
+    assert torch.equal(train.tokens[:, :2], pairs[perm[:cutoff]])
+    assert torch.equal(test.tokens[:, :2], pairs[perm[cutoff:]])
+    assert torch.equal(train.targets[:, 0], pairs[perm[:cutoff]].sum(1) % p)
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [

@@ -27,6 +27,7 @@ def _tl_config(model: HookedTransformer) -> Any:
         d_mlp=cfg.d_mlp if cfg.d_mlp else None, attn_only=cfg.d_mlp == 0,
         d_vocab=model.d_vocab, d_vocab_out=model.d_vocab_out, act_fn=cfg.act,
         normalization_type=_NORM[cfg.norm], attention_dir="causal" if cfg.causal else "bidirectional",
+        attn_scale=model.blocks[0].attn.attn_scale if model.blocks else -1.0, eps=cfg.norm_eps,
         positional_embedding_type="standard", default_prepend_bos=False, init_weights=False,
         device="cpu", dtype=torch.float32,
     )

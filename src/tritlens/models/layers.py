@@ -82,9 +82,10 @@ class PosEmbed(QuantizedModule):
 class Norm(nn.Module):
     """LayerNorm (``layer``), RMSNorm (``rms``) or identity (``none``), with TransformerLens hooks."""
 
-    def __init__(self, d_model: int, kind: str) -> None:
+    def __init__(self, d_model: int, kind: str, eps: float = NORM_EPS) -> None:
         super().__init__()
-        self.kind = kind
+        self.kind, self.eps = kind, eps
+        self.min_scale = 1e-12 / math.sqrt(d_model)  # as F.normalize: only a zero vector is clamped
         if kind == "none":
             return
         self.w = nn.Parameter(torch.ones(d_model))
@@ -97,7 +98,7 @@ class Norm(nn.Module):
             return x
         if self.kind == "layer":
             x = x - x.mean(-1, keepdim=True)
-        scale = self.hook_scale((x.pow(2).mean(-1, keepdim=True) + NORM_EPS).sqrt())
+        scale = self.hook_scale((x.pow(2).mean(-1, keepdim=True) + self.eps).sqrt().clamp_min(self.min_scale))
         x = x / scale * self.w
         return self.hook_normalized(x + self.b if self.b is not None else x)
 
@@ -106,9 +107,10 @@ class Attention(QuantizedModule):
     WEIGHT_NAMES = ("W_Q", "W_K", "W_V", "W_O")
 
     def __init__(self, n_heads: int, d_model: int, d_head: int, causal: bool, biases: bool,
-                 spec: QuantSpec) -> None:
+                 spec: QuantSpec, attn_scale: float | None = None) -> None:
         super().__init__(spec)
         self.n_heads, self.d_head, self.causal = n_heads, d_head, causal
+        self.attn_scale = attn_scale or math.sqrt(d_head)  # q.k is divided by this (TransformerLens's name)
         self.W_Q = nn.Parameter(torch.empty(n_heads, d_model, d_head))
         self.W_K = nn.Parameter(torch.empty(n_heads, d_model, d_head))
         self.W_V = nn.Parameter(torch.empty(n_heads, d_model, d_head))
@@ -134,7 +136,7 @@ class Attention(QuantizedModule):
             scores = (q.unsqueeze(2) * k.unsqueeze(1)).sum(-1).permute(0, 3, 1, 2)
         else:
             scores = torch.einsum("bqhe,bkhe->bhqk", q, k)
-        return self.mix(scores / math.sqrt(self.d_head), v, q_pos)
+        return self.mix(scores / self.attn_scale, v, q_pos)
 
     def mix(self, scores: Tensor, v: Tensor, q_pos: Tensor) -> Tensor:
         """Mask (if causal) and softmax scaled scores [batch, H, n_q, T], then mix values into z."""

@@ -16,10 +16,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from tritlens.errors import ConfigError, short
 from tritlens.fields import setting
 from tritlens.models.hooks import HookedModule, HookPoint
+from tritlens.models.init import INIT_MODES, initialise
 from tritlens.models.layers import MLP, Attention, Embed, Norm, PosEmbed, QuantSpec, Unembed
-from tritlens.quant import WEIGHT_MODES
+from tritlens.quant import TERNARY_RULES, WEIGHT_MODES, quantizer_mode
 
 
 @dataclass
@@ -39,6 +41,26 @@ class TransformerConfig:
     biases: bool = True
     freeze_biases: bool = False
     init_std: float | None = setting(None, lo=0.0, hi=100.0, lo_open=True)  # None: 0.8/sqrt(d_model), as TL
+    init: str = setting("tl", choices=INIT_MODES)  # tl | torch (nn.Linear defaults) | li2024 (models/init.py)
+    attn_scale: str | float = setting("d_head", lo=0.0, hi=1e12, lo_open=True)  # scores = q.k / sqrt(d_head)
+    # | / sqrt(d_model) ("d_model", Li 2024) | / a number (TransformerLens's attn_scale)
+    norm_eps: float = setting(1e-5, lo=0.0, hi=1.0)  # added to the mean square inside RMSNorm/LayerNorm
+
+    def __post_init__(self) -> None:
+        if isinstance(self.attn_scale, str) and self.attn_scale not in ("d_head", "d_model"):
+            try:
+                self.attn_scale = float(self.attn_scale)
+            except ValueError:
+                raise ConfigError("model.attn_scale must be d_head, d_model or a positive number, "
+                                  f"got {short(self.attn_scale)}") from None
+
+    def attention_divisor(self, d_head: int) -> float:
+        """What q.k is divided by: sqrt(d_head), sqrt(d_model) or the number given."""
+        if self.attn_scale == "d_head":
+            return math.sqrt(d_head)
+        if self.attn_scale == "d_model":
+            return math.sqrt(self.d_model)
+        return float(self.attn_scale)
 
 
 @dataclass
@@ -50,19 +72,25 @@ class QuantConfig:
     embed: str = setting("none", choices=WEIGHT_MODES)  # W_E, W_pos
     unembed: str = setting("none", choices=WEIGHT_MODES)  # W_U
     binary_scale: bool = True  # multiply binary weights by mean|W| (BitNet); False: plain signs
+    ternary_rule: str = setting("b158", choices=TERNARY_RULES)  # b158: BitNet b1.58; centred: Li 2024
     act_bits: int | None = setting(None, lo=2, hi=16)  # per-token absmax bits at quantized layers' inputs
+
+    def spec(self, group: str, activations: bool = True) -> QuantSpec:
+        """How the weights of ``group`` (attn, mlp, embed, unembed) are quantized."""
+        return QuantSpec(quantizer_mode(getattr(self, group), self.ternary_rule), self.binary_scale,
+                         self.act_bits if activations else None)
 
 
 class Block(nn.Module):
     def __init__(self, cfg: TransformerConfig, d_head: int, q: QuantConfig) -> None:
         super().__init__()
         per_block_norm = cfg.norm if cfg.norm_where == "all" else "none"
-        self.ln1 = Norm(cfg.d_model, per_block_norm)
+        self.ln1 = Norm(cfg.d_model, per_block_norm, cfg.norm_eps)
         self.attn = Attention(cfg.n_heads, cfg.d_model, d_head, cfg.causal, cfg.biases,
-                              QuantSpec(q.attn, q.binary_scale, q.act_bits))
-        self.ln2 = Norm(cfg.d_model, per_block_norm) if cfg.d_mlp else None
+                              q.spec("attn"), cfg.attention_divisor(d_head))
+        self.ln2 = Norm(cfg.d_model, per_block_norm, cfg.norm_eps) if cfg.d_mlp else None
         self.mlp = (MLP(cfg.d_model, cfg.d_mlp, cfg.act, cfg.biases,
-                        QuantSpec(q.mlp, q.binary_scale, q.act_bits)) if cfg.d_mlp else None)
+                        q.spec("mlp")) if cfg.d_mlp else None)
         self.hook_resid_pre = HookPoint()
         self.hook_attn_out = HookPoint()
         if self.mlp is not None:  # attention-only blocks have no mid point (as in TransformerLens)
@@ -91,32 +119,25 @@ class HookedTransformer(HookedModule):
         self.cfg, self.quant = cfg, q
         self.d_vocab, self.d_vocab_out, self.n_ctx = d_vocab, d_vocab_out, n_ctx
         d_head = cfg.d_head or cfg.d_model // cfg.n_heads
-        self.embed = Embed(d_vocab, cfg.d_model, QuantSpec(q.embed, q.binary_scale, None))
+        self.embed = Embed(d_vocab, cfg.d_model, q.spec("embed", activations=False))
         self.hook_embed = HookPoint()
-        self.pos_embed = PosEmbed(n_ctx, cfg.d_model, QuantSpec(q.embed, q.binary_scale, None)) \
+        self.pos_embed = PosEmbed(n_ctx, cfg.d_model, q.spec("embed", activations=False)) \
             if cfg.pos_embed else None
         self.hook_pos_embed = HookPoint() if cfg.pos_embed else None
         self.blocks = nn.ModuleList(Block(cfg, d_head, q) for _ in range(cfg.n_layers))
-        self.ln_final = Norm(cfg.d_model, cfg.norm)
+        self.ln_final = Norm(cfg.d_model, cfg.norm, cfg.norm_eps)
         self.unembed = Unembed(cfg.d_model, d_vocab_out, cfg.biases,
-                               QuantSpec(q.unembed, q.binary_scale, q.act_bits))
+                               q.spec("unembed"))
         self.reset_parameters(seed)
         self.setup_hooks()
 
     @torch.no_grad()
     def reset_parameters(self, seed: int) -> None:
-        """TransformerLens-style init: W_* ~ N(0, init_std), biases 0, norm weights 1; seeded."""
-        gen = torch.Generator().manual_seed(seed)
-        std = self.cfg.init_std or 0.8 / math.sqrt(self.cfg.d_model)
+        """Seeded init by ``cfg.init`` (models/init.py: ``tl`` gives TransformerLens's exact weights);
+        biases are frozen afterwards when ``cfg.freeze_biases``."""
+        initialise(self, self.cfg.init, seed, self.cfg.init_std or 0.8 / math.sqrt(self.cfg.d_model))
         for name, p in self.named_parameters():
-            leaf = name.rsplit(".", 1)[-1]
-            if leaf.startswith("W_"):
-                p.copy_(torch.randn(p.shape, generator=gen) * std)
-            elif leaf == "w":
-                p.fill_(1.0)
-            else:
-                p.zero_()
-            if leaf.startswith("b_") and self.cfg.freeze_biases:
+            if name.rsplit(".", 1)[-1].startswith("b_") and self.cfg.freeze_biases:
                 p.requires_grad_(False)
 
     # -- plain path: every position, every hook -------------------------------------------------
@@ -170,7 +191,7 @@ class HookedTransformer(HookedModule):
         query token) against every key grid row: [H, A, V, T * V], a few hundred thousand entries."""
         n_grid, vocab = normed.shape[0], self.d_vocab
         q_grid = attn.project(normed.unflatten(0, (-1, vocab))[pos], "Q")  # [A, V, H, e]
-        table = torch.einsum("avhe,rhe->havr", q_grid, attn.project(normed, "K")) / math.sqrt(attn.d_head)
+        table = torch.einsum("avhe,rhe->havr", q_grid, attn.project(normed, "K")) / attn.attn_scale
         arange = partial(torch.arange, device=tokens.device)
         row = (arange(attn.n_heads).view(1, -1, 1) * len(pos) + arange(len(pos)).view(1, 1, -1)) * vocab
         row = row + tokens[:, pos].unsqueeze(1)  # [B, H, A]: the table row of each query

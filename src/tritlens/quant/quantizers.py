@@ -1,8 +1,18 @@
-"""Weight and activation quantizers with straight-through gradients (BitNet, BitNet b1.58).
+"""Weight and activation quantizers with straight-through gradients (BitNet, BitNet b1.58, Li 2024).
 
-Every quantizer returns the *effective* (dequantized) tensor in the forward pass, exactly, while the
-backward pass is the identity (straight-through estimator). ``integer_form`` returns the exact integer weights
-({-1, +1} or {-1, 0, +1}) and the scale that maps them back to the effective weights.
+Weight modes (a config chooses ``ternary`` and a ``ternary_rule``; the quantizer sees these names):
+
+- ``binary``: BitNet, sign(W - mean W) as exact {-1, +1}, times beta = mean|W| (or 1 without scale).
+- ``ternary``: BitNet b1.58, clip(round(W / (mean|W| + eps)), -1, 1) times gamma = mean|W|.
+- ``ternary_centred``: Li 2024's reference code, the same absmean rule applied to the centred
+  C = W - mean W: clip(round(C / max(mean|C|, eps)), -1, 1), rescaled by max(mean|C|, eps).
+
+Every quantizer returns the *effective* (dequantized) tensor in the forward pass, exactly. The backward
+pass is straight-through: the rounding (or sign) step is treated as the identity. Where a mode centres
+the weights first (``binary``, ``ternary_centred``) the centring is differentiated as usual, as in the
+reference implementations, so W receives the upstream gradient minus its mean; ``ternary`` passes the
+upstream gradient to W unchanged, as BitNet b1.58's reference code does. ``integer_form`` returns the
+exact integer weights ({-1, +1} or {-1, 0, +1}) and the scale that maps them back to the effective weights.
 """
 
 from __future__ import annotations
@@ -14,8 +24,10 @@ from torch import Tensor
 
 from tritlens.errors import ConfigError
 
-WeightMode = Literal["none", "binary", "ternary"]
-WEIGHT_MODES: tuple[str, ...] = ("none", "binary", "ternary")
+WeightMode = Literal["none", "binary", "ternary", "ternary_centred"]
+WEIGHT_MODES: tuple[str, ...] = ("none", "binary", "ternary")  # what a config's component group chooses
+TERNARY_RULES: tuple[str, ...] = ("b158", "centred")  # ternary: BitNet b1.58's rule or Li 2024's
+QUANTIZER_MODES: tuple[str, ...] = (*WEIGHT_MODES, "ternary_centred")
 EPS = 1e-5
 
 
@@ -60,6 +72,21 @@ def ternary_scale(w: Tensor, eps: float = EPS) -> Tensor:
     return w.abs().mean()
 
 
+def centred_ternary(w: Tensor, floor: float = EPS) -> tuple[Tensor, Tensor, Tensor]:
+    """Li 2024's rule on C = w - mean(w): (trits, effective, scale), with
+    trits = clip(round(C * inv), -1, 1), inv = 1 / max(mean|C|, floor), effective = trits / inv, and
+    scale = 1 / inv, so that effective = trits * scale exactly (the reference code's float operations)."""
+    centred = w - w.mean()
+    inv = 1.0 / centred.abs().mean().clamp_min(floor)
+    trits = torch.clamp(torch.round(centred * inv), -1.0, 1.0)
+    return trits, trits / inv, 1.0 / inv
+
+
+def quantizer_mode(mode: str, ternary_rule: str = "b158") -> str:
+    """The quantizer for a config's mode and ternary rule (ternary + centred: ``ternary_centred``)."""
+    return "ternary_centred" if mode == "ternary" and ternary_rule == "centred" else mode
+
+
 def integer_form(w: Tensor, mode: str, scale: bool = True) -> tuple[Tensor, float]:
     """Exact integer weights (int8) and the float scale with ``effective = ints * scale``."""
     w = w.detach()
@@ -67,7 +94,10 @@ def integer_form(w: Tensor, mode: str, scale: bool = True) -> tuple[Tensor, floa
         return binary_sign(w).to(torch.int8), float(binary_scale(w)) if scale else 1.0
     if mode == "ternary":
         return ternary_trits(w).to(torch.int8), float(ternary_scale(w))
-    raise ConfigError(f"integer_form needs a quantized mode (binary or ternary), got {mode!r}")
+    if mode == "ternary_centred":
+        trits, _, gamma = centred_ternary(w)
+        return trits.to(torch.int8), float(gamma)
+    raise ConfigError(f"integer_form needs a quantized mode (binary, ternary, ternary_centred), got {mode!r}")
 
 
 def quantize_weight(w: Tensor, mode: str, scale: bool = True) -> Tensor:
@@ -78,10 +108,13 @@ def quantize_weight(w: Tensor, mode: str, scale: bool = True) -> Tensor:
         q = binary_sign(w)
         if scale:
             q = q * binary_scale(w)
-        return ste(w, q)
+        return ste(w - w.mean(), q)  # the gradient reaches W through the centring
     if mode == "ternary":
         return ste(w, ternary_trits(w) * ternary_scale(w))
-    raise ConfigError(f"unknown weight quantization mode {mode!r}; choose one of {', '.join(WEIGHT_MODES)}")
+    if mode == "ternary_centred":
+        return ste(w - w.mean(), centred_ternary(w)[1])
+    raise ConfigError(f"unknown weight quantization mode {mode!r}; "
+                      f"choose one of {', '.join(QUANTIZER_MODES)}")
 
 
 def quantize_activation(x: Tensor, bits: int | None) -> Tensor:

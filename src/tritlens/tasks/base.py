@@ -9,6 +9,7 @@ settings alone, so memory can be estimated before anything is generated.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
@@ -39,7 +40,7 @@ class Split:
 def train_size(train_frac: float, n_examples: int) -> int:
     """How many of ``n_examples`` go to training; a fraction that leaves either side empty is refused
     (tasks call this when they are built, so the check comes before any run directory exists)."""
-    n_train = int(round(train_frac * n_examples))
+    n_train = math.floor(train_frac * n_examples)  # floor, as TransformerLens's grokking demo
     if not 0 < n_train < n_examples:
         raise ConfigError(f"task.train_frac={train_frac:g} leaves an empty train or test set "
                           f"({n_examples} examples)")

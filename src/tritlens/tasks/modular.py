@@ -35,6 +35,9 @@ def is_prime(n: int) -> bool:
 class ModularTask(Task):
     """All p^2 pairs (a, b) with label op(a, b) mod p; a seeded random train/test split.
 
+    The split is TransformerLens's grokking demo's: a permutation from a generator seeded with
+    ``data_seed``, its first floor(train_frac * n) pairs for training (3,830 of 12,769 for p=113, 30%).
+
     ``op`` is ``add``, ``sub``, ``mul``, ``div`` (a * b^-1, pairs with b = 0 left out, p prime), an
     arithmetic expression in ``a``, ``b`` and ``p`` such as ``"a**2 + a*b"`` (evaluated exactly), or
     (Python API only) a callable ``f(a, b) -> int`` applied elementwise.
