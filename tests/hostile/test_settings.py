@@ -57,7 +57,7 @@ SETTINGS = {
     "stop at 1.5": ["train.stop_at_test_acc=1.5"],
     "train_frac 1": ["task.train_frac=1"],
     "train_frac 0": ["task.train_frac=0"],
-    "train_frac leaves no test set": ["task.train_frac=0.999"],
+    "train_frac leaves no train set": ["task.train_frac=0.00001"],
     "train_frac leaves no train set": ["task.train_frac=0.001"],
     "div needs a prime p": ["task.p=12", "task.op=div"],
     "act_bits 1": ["quant.act_bits=1"],
@@ -185,7 +185,7 @@ DISCRETE_SETTINGS = {
     "mlp: logit scale -1": ("ternary-mlp-modadd", ["model.logit_scale=-1"]),
     "mlp: sparsity NaN": ("ternary-mlp-modadd", ["model.sparsity=NaN"]),
     "mlp: unknown encoding": ("ternary-mlp-modadd", ["model.encoding=nope"]),
-    "mlp: train_frac leaves no test set": ("ternary-mlp-modadd", ["task.train_frac=0.999"]),
+    "mlp: train_frac leaves no train set": ("ternary-mlp-modadd", ["task.train_frac=0.00001"]),
     "mlp: transformer quantization": ("ternary-mlp-modadd", ["quant.mlp=binary"]),
     "rnn: 64 digits, 10^7 samples, 4096 units": ("ternary-rnn-adder", [
         "task.digits=64", "task.n_samples=10000000", "model.hidden=4096"]),
