@@ -70,6 +70,22 @@ class Block(nn.Module):
             self.hook_mlp_out = HookPoint()
         self.hook_resid_post = HookPoint()
 
+    def fast(self, resid: Tensor, pos: list[int] | None = None) -> Tensor:
+        """The block without hooks and with fused attention; with ``pos``, queries, MLP and output only at
+        those positions (keys and values still at every position): [batch, len(pos) or pos, d_model]."""
+        x = self.ln1(resid)
+        attn = self.attn
+        k, v = attn.project(x, "K"), attn.project(x, "V")
+        if pos is None:
+            z = attn.fused(attn.project(x, "Q"), k, v)
+        else:
+            resid = resid[:, pos]
+            z = attn.fused(attn.project(x[:, pos], "Q"), k, v, torch.tensor(pos, device=x.device))
+        resid = resid + attn.output(z)
+        if self.mlp is not None:
+            resid = resid + self.mlp(self.ln2(resid))
+        return resid
+
     def forward(self, resid: Tensor) -> Tensor:
         resid = self.hook_resid_pre(resid)
         resid = resid + self.hook_attn_out(self.attn(self.ln1(resid)))
@@ -142,18 +158,16 @@ class HookedTransformer(HookedModule):
         values are computed once per step on the (position x vocabulary) grid, attention scores come
         from a small (query token x key row) table, and the MLP and unembedding run only at the
         answer positions. Exact algebra: same numbers as ``forward(tokens)[:, positions]`` up to float
-        rounding (tested, values and gradients). Falls back to the plain path when hooks are attached
-        or the model has more than one layer.
+        rounding (tested, values and gradients). Models with several layers take
+        :meth:`_deep_answer_logits`; attached hooks always get the plain path.
         """
         pos = list(positions)
-        if len(self.blocks) != 1 or self.has_active_hooks:
+        if self.has_active_hooks:
             return self(tokens)[:, pos]
-        block, n_pos = self.blocks[0], tokens.shape[1]
-        grid = self.embed.weight("W_E").unsqueeze(0)  # [1, V, d]
-        if self.pos_embed is not None:
-            grid = grid + self.pos_embed(n_pos).unsqueeze(1)  # [T, V, d]
-        grid = grid.expand(n_pos, -1, -1).reshape(n_pos * self.d_vocab, -1)  # row t * V + token
-        index = tokens + torch.arange(n_pos, device=tokens.device) * self.d_vocab  # [B, T] grid rows
+        if len(self.blocks) > 1:
+            return self._deep_answer_logits(tokens, pos)
+        block = self.blocks[0]
+        grid, index = self._grid(tokens)
         normed = block.ln1(grid)
         scores = self._grid_scores(block.attn, normed, tokens, index, pos)
         v = F.embedding(index, block.attn.project(normed, "V").flatten(1))
@@ -162,6 +176,38 @@ class HookedTransformer(HookedModule):
         resid = F.embedding(index[:, pos], grid) + block.attn.output(z)
         if block.mlp is not None:
             resid = resid + block.mlp(block.ln2(resid))
+        return self.unembed(self.ln_final(resid))
+
+    def _grid(self, tokens: Tensor) -> tuple[Tensor, Tensor]:
+        """Residual rows [T * V, d] of every (position, token) pair (row t * V + token) and the row of
+        each input token [B, T]."""
+        n_pos = tokens.shape[1]
+        grid = self.embed.weight("W_E").unsqueeze(0)  # [1, V, d]
+        if self.pos_embed is not None:
+            grid = grid + self.pos_embed(n_pos).unsqueeze(1)  # [T, V, d]
+        grid = grid.expand(n_pos, -1, -1).reshape(n_pos * self.d_vocab, -1)
+        index = tokens + torch.arange(n_pos, device=tokens.device) * self.d_vocab
+        return grid, index
+
+    def _deep_answer_logits(self, tokens: Tensor, pos: list[int]) -> Tensor:
+        """The fast path of models with several layers, exact algebra like the one-layer path.
+
+        Layer 0's queries, keys and values depend only on (token, position), so they are computed on
+        the (position x vocabulary) grid and gathered. Attention uses PyTorch's fused kernel (no hook
+        needs the pattern). The last layer needs keys and values at every position but queries, the
+        MLP and the unembedding only at the answer positions, so only those are computed.
+        """
+        first, attn = self.blocks[0], self.blocks[0].attn
+        grid, index = self._grid(tokens)
+        normed = first.ln1(grid)
+        q, k, v = (F.embedding(index, attn.project(normed, w).flatten(1)).unflatten(-1, (attn.n_heads, -1))
+                   for w in "QKV")  # [B, T, H, d_head] each
+        resid = F.embedding(index, grid) + attn.output(attn.fused(q, k, v))
+        if first.mlp is not None:
+            resid = resid + first.mlp(first.ln2(resid))
+        for block in self.blocks[1:-1]:
+            resid = block.fast(resid)
+        resid = self.blocks[-1].fast(resid, pos)
         return self.unembed(self.ln_final(resid))
 
     def _grid_scores(self, attn: Attention, normed: Tensor, tokens: Tensor, index: Tensor,
