@@ -42,3 +42,16 @@ def test_hooks_take_the_plain_path_and_see_every_position():
     with model.hooks([("blocks.1.attn.hook_pattern", lambda x, hook: seen.append(x.shape))]):
         model.answer_logits(tokens, POS)
     assert seen == [torch.Size([4, 2, T, T])]
+
+
+@pytest.mark.parametrize("layers", [2, 3])
+def test_shared_prefix_path_equals_plain_forward(layers):
+    cfg = TransformerConfig(n_layers=layers, n_heads=3, d_model=24, d_head=8, d_mlp=48, norm="layer")
+    model = HookedTransformer(cfg, V, V, T, seed=5).double()
+    gen = torch.Generator().manual_seed(6)
+    prefixes = torch.randint(V, (5, 6), generator=gen).repeat_interleave(4, 0)  # runs of equal prefixes
+    tokens = torch.cat([prefixes, torch.randint(V, (20, T - 6), generator=gen)], 1)
+    shared = model.answer_logits_shared(tokens, POS, prefix=6)
+    assert torch.allclose(shared, model(tokens)[:, list(POS)], atol=1e-10)
+    assert torch.allclose(model.answer_logits_shared(tokens, POS, prefix=12), model(tokens)[:, list(POS)])
+    assert torch.allclose(model.answer_logits_shared(tokens[3:], POS, prefix=6), shared[3:], atol=1e-10)

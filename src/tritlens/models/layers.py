@@ -95,6 +95,11 @@ class Norm(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         if self.kind == "none":
             return x
+        if not (self.hook_scale.fns or self.hook_normalized.fns):  # nobody reads the parts: one fused kernel
+            shape = (x.shape[-1],)
+            if self.kind == "layer":
+                return F.layer_norm(x, shape, self.w, self.b, NORM_EPS)
+            return F.rms_norm(x, shape, self.w, NORM_EPS)
         if self.kind == "layer":
             x = x - x.mean(-1, keepdim=True)
         scale = self.hook_scale((x.pow(2).mean(-1, keepdim=True) + NORM_EPS).sqrt())
