@@ -75,3 +75,14 @@ ARITHMETIC["mix-d5"] = {
     "model": _CPU_MODEL,
     "train": _cpu_train(8000, 372001),
 }
+
+for _name in ("add-d5", "mix-d5"):
+    for _mode in ("binary", "ternary"):
+        _base = ARITHMETIC[_name]
+        ARITHMETIC[f"{_name}-{_mode}"] = {
+            **_base,
+            "about": f"{_base['about'].split(' (see')[0]}; {_mode} attention and MLP weights "
+                     f"({'sign(W - mean W) x mean|W|' if _mode == 'binary' else 'BitNet b1.58 absmean'}), "
+                     "float embedding and unembedding (see RESULTS.md)",
+            "quant": {"attn": _mode, "mlp": _mode},
+        }
