@@ -105,3 +105,22 @@ def test_attention_tags_are_the_mean_pattern_above_one_percent():
 def test_node_keys_round_trip():
     for node in (Node(14, 0, 2), Node(3, 1, None)):
         assert Node.from_key(node.key()) == node
+
+
+def test_useful_nodes_shortcuts_equal_full_ablation_runs():
+    """Starting from the cached residual stream at the node's layer, and skipping last-layer nodes
+    off the answer positions, gives exactly what full ablated forward passes give."""
+    from tritlens.interp.nodes import ablation_effect, useful_nodes
+
+    cfg = TransformerConfig(n_layers=2, n_heads=2, d_model=16, d_head=8, d_mlp=32, norm="layer")
+    model = HookedTransformer(cfg, 7, 7, 8, seed=9).eval()
+    tokens = torch.randint(7, (60, 8), generator=torch.Generator().manual_seed(10))
+    answers = (5, 6, 7)
+    targets = model(tokens)[:, list(answers)].argmax(-1)  # the model is "right" on its own answers
+    groups = [str(int(t[0]) % 3) for t in tokens]
+    fast = useful_nodes(model, tokens, targets, answers, list(range(8)), tokens, groups)
+    assert any(e.useful for e in fast.values()) and not all(e.useful for e in fast.values())
+    for node, effect in fast.items():
+        full = ablation_effect(model, tokens, targets, answers, [node.site()], tokens, "mean", groups)
+        got, want = (effect.failures, effect.impact, effect.groups), (full.failures, full.impact, full.groups)
+        assert got == want, node

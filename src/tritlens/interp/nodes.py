@@ -97,21 +97,27 @@ def model_shape(model: HookedModule) -> tuple[int, int, bool]:
 
 @torch.no_grad()
 def wrong_answers(model: HookedModule, tokens: Tensor, targets: Tensor, answer_positions: Sequence[int],
-                  batch: int = BATCH) -> Tensor:
-    """[N, n_answers] booleans: the teacher-forced argmax differs from the target (hooks apply)."""
+                  batch: int = BATCH, start: tuple[int, Tensor] | None = None) -> Tensor:
+    """[N, n_answers] booleans: the teacher-forced argmax differs from the target (hooks apply).
+
+    ``start`` = (layer, the residual stream entering that layer for ``tokens``) runs the model from
+    there (``forward_from``) instead of from the tokens.
+    """
     pos = list(answer_positions)
-    out = [model(tokens[i:i + batch])[:, pos].argmax(-1) != targets[i:i + batch]
-           for i in range(0, len(tokens), batch)]
-    return torch.cat(out)
+    run = (lambda i: model(tokens[i:i + batch])) if start is None else \
+        (lambda i: model.forward_from(start[1][i:i + batch], start[0]))
+    return torch.cat([run(i)[:, pos].argmax(-1) != targets[i:i + batch]
+                      for i in range(0, len(tokens), batch)])
 
 
 def ablation_effect(model: HookedModule, tokens: Tensor, targets: Tensor, answer_positions: Sequence[int],
                     sites: Sequence[Site], reference: Tensor | Mapping[str, Tensor] | None,
-                    kind: str = "mean",
-                    groups: Sequence[str] | None = None) -> AblationEffect:
-    """Ablate ``sites`` together and count the questions that fail, and where."""
+                    kind: str = "mean", groups: Sequence[str] | None = None,
+                    start: tuple[int, Tensor] | None = None) -> AblationEffect:
+    """Ablate ``sites`` together and count the questions that fail, and where (``start``: see
+    :func:`wrong_answers`)."""
     with ablate(model, sites, kind, reference):
-        wrong = wrong_answers(model, tokens, targets, answer_positions)
+        wrong = wrong_answers(model, tokens, targets, answer_positions, start=start)
     failed = wrong.any(-1)
     failing = torch.nonzero(failed).flatten().tolist()
     labels = sorted({groups[i] for i in failing}) if groups is not None else []
@@ -156,8 +162,21 @@ def useful_nodes(model: HookedModule, tokens: Tensor, targets: Tensor, answer_po
     nodes = [Node(p, layer, h) for p in positions for layer in range(layers)
              for h in [*range(heads), *([None] if mlp else [])]]
     ref = cache_hooks(model, reference, {n.site().hook for n in nodes}) if kind != "zero" else None
-    return {node: ablation_effect(model, tokens, targets, answer_positions, [node.site()], ref, kind, groups)
-            for node in nodes}
+    if not hasattr(model, "forward_from"):
+        return {node: ablation_effect(model, tokens, targets, answer_positions, [node.site()], ref, kind,
+                                      groups) for node in nodes}
+    # Exact shortcuts: a node changes nothing before its layer (start from the cached residual stream
+    # there), and a last-layer node changes only its own position's logits.
+    inputs = cache_hooks(model, tokens, {f"blocks.{layer}.hook_resid_pre" for layer in range(layers)})
+    out = {}
+    for node in nodes:
+        if node.layer == layers - 1 and node.position not in answer_positions:
+            out[node] = AblationEffect(0.0, 0, [], [])
+            continue
+        start = (node.layer, inputs[f"blocks.{node.layer}.hook_resid_pre"])
+        out[node] = ablation_effect(model, tokens, targets, answer_positions, [node.site()], ref, kind,
+                                    groups, start)
+    return out
 
 
 def groups_of(labels: np.ndarray, names: Sequence[str]) -> list[str]:

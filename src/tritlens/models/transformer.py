@@ -159,8 +159,12 @@ class HookedTransformer(HookedModule):
 
     def forward(self, tokens: Tensor) -> Tensor:
         """Logits [batch, pos, d_vocab_out] for integer tokens [batch, pos]."""
-        resid = self.residual_embedding(tokens)
-        for block in self.blocks:
+        return self.forward_from(self.residual_embedding(tokens), 0)
+
+    def forward_from(self, resid: Tensor, layer: int) -> Tensor:
+        """Logits from the residual stream entering block ``layer`` (hooks from there on apply), so an
+        intervention at a later layer can reuse the activations before it."""
+        for block in self.blocks[layer:]:
             resid = block(resid)
         return self.unembed(self.ln_final(resid))
 
