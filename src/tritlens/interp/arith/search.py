@@ -114,8 +114,7 @@ def subtask_tags(model: Model, task: ArithTask, tagged: list[Tagged]) -> list[di
     if not tests:
         return []
     prepared = prepare(model, task, tests)
-    prereqs = {t.tag: parse_filter(prerequisite(t, task.layout.position_names()), task.layout.position_of)
-               for t in tests}
+    prereqs = {t.tag: parse_filter(prerequisite(t), task.layout.position_of) for t in tests}
     log = []
     for t in tagged:
         if not t.node.is_head:

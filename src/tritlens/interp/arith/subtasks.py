@@ -27,7 +27,6 @@ when the unpatched model gets one of its questions wrong.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -76,23 +75,23 @@ def _set(value: int, k: int, digit: int) -> int:
     return value + (digit - (value // 10**k) % 10) * 10**k
 
 
-def _swap_digit(n: int, clean: int, store: int, k: int) -> int:
+def _swap_digit(clean: int, store: int, k: int) -> int:
     """The clean answer with the magnitude digit of 10^k taken from the store answer (sign kept)."""
     mag = _set(abs(clean), k, (abs(store) // 10**k) % 10)
     return -mag if clean < 0 else mag
 
 
-def _value(store: Pair, clean: Pair, op: str, n: int, k: int) -> Case:
+def _value(store: Pair, clean: Pair, op: str, k: int) -> Case:
     f = (lambda p: p[0] + p[1]) if op == "add" else (lambda p: p[0] - p[1])
-    return Case(store, clean, _swap_digit(n, f(clean), f(store), k))
+    return Case(store, clean, _swap_digit(f(clean), f(store), k))
 
 
 def addition_tests(n: int) -> list[SubTask]:
     r = lambda d: _rep(n, d)  # noqa: E731
     tests = []
     for k in range(n):
-        tests.append(SubTask("SA", "add", k, k, (_value((r(2), r(1)), (r(5), r(4)), "add", n, k),
-                                                  _value((r(2), r(6)), (r(5), r(1)), "add", n, k))))
+        tests.append(SubTask("SA", "add", k, k, (_value((r(2), r(1)), (r(5), r(4)), "add", k),
+                                                  _value((r(2), r(6)), (r(5), r(1)), "add", k))))
         tests.append(SubTask("ST", "add", k, k, (Case((r(2), _set(r(7), k, 9)), (r(3), r(6)), None),)))
     for k in range(1, n + 1):
         clean = (r(3), r(5))
@@ -110,10 +109,10 @@ def subtraction_tests(n: int) -> list[SubTask]:
     low = lambda d: _rep(n, d) // 10  # noqa: E731  # leading digit 0: the answer is negative
     tests = []
     for k in range(n):
-        tests.append(SubTask("MD", "sub", k, k, (_value((r(3), r(1)), (r(9), r(4)), "sub", n, k),
-                                                  _value((r(6), r(2)), (r(9), r(3)), "sub", n, k))))
-        tests.append(SubTask("ND", "sub", k, k, (_value((low(3), r(1)), (low(9), r(4)), "sub", n, k),
-                                                  _value((low(6), r(2)), (low(9), r(3)), "sub", n, k))))
+        tests.append(SubTask("MD", "sub", k, k, (_value((r(3), r(1)), (r(9), r(4)), "sub", k),
+                                                  _value((r(6), r(2)), (r(9), r(3)), "sub", k))))
+        tests.append(SubTask("ND", "sub", k, k, (_value((low(3), r(1)), (low(9), r(4)), "sub", k),
+                                                  _value((low(6), r(2)), (low(9), r(3)), "sub", k))))
         tests.append(SubTask("MT", "sub", k, k, (Case((r(5), r(0)), (r(2), r(2) + 2 * 10**k), None),)))
         positive, negative = (6 * 10**k, 2 * 10**k + 1), (10**k, 2 * 10**k + 1)
         both_ways = (Case(positive, negative, None), Case(negative, positive, None))
@@ -196,10 +195,7 @@ def run_tests(model: Model, task: ArithTask, node: Node, prepared: Prepared) -> 
     return out
 
 
-Prereq = Callable[[SubTask], str]
-
-
-def prerequisite(test: SubTask, layout_names: list[str]) -> str:
+def prerequisite(test: SubTask) -> str:
     """The filter (``tritlens.interp.filters`` syntax) a node must meet to carry ``test``'s tag."""
     k, c = test.impact, test.column
     attends = lambda col: f"attends:D{col} and attends:D'{col}"  # noqa: E731
