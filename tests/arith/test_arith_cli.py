@@ -91,3 +91,14 @@ def test_bad_input_is_one_line_and_writes_nothing(arith_run, modular_run, tmp_pa
     assert {p.name: p.stat().st_mtime_ns for p in arith_run.iterdir()} == before
     assert not (modular_run / "grade.json").exists() and not (modular_run / "circuit.json").exists()
     assert not (tmp_path / "new").exists()
+
+
+def test_report_of_an_arithmetic_run(arith_run, tmp_path, capsys):
+    assert main(["grade", str(arith_run), "--questions", "500", "--force"]) == 0
+    assert main(["circuit", str(arith_run), "--per-class", "10", "--force"]) == 0
+    capsys.readouterr()
+    assert main(["report", str(arith_run), "-o", str(tmp_path / "r.html")]) == 0
+    page = (tmp_path / "r.html").read_text()
+    assert "Quanta map" in page and "Nines and failures by class" in page and "Loss and accuracy" in page
+    assert "Embedding in the Fourier basis" not in page  # an arithmetic run has no clock to show
+    assert main(["info", str(arith_run)]) == 0 and "2-digit addition" in capsys.readouterr().out
