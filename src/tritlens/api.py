@@ -4,6 +4,8 @@
     run = tl.train("quick", out="runs/quick")            # train (or resume) into a run directory
     run = tl.load_run("runs/quick")                      # .model, .config, .task, .metrics
     analysis = tl.analyze("runs/quick")                  # Fourier/clock analysis -> analysis.json
+    grade = tl.grade("runs/add-d5")                      # arithmetic: nines on 1M questions -> grade.json
+    circuit = tl.circuit("runs/add-d5")                  # arithmetic: nodes, tags, hypothesis -> circuit.json
     tl.report(["runs/quick"], "report.html")             # offline HTML report
     circuit = tl.compile_circuit("runs/adder")           # discrete runs: gates ...
     results = tl.verify("runs/adder", spec="add")        # ... and proofs
@@ -24,6 +26,14 @@ from typing import Any
 from tritlens.config import RunConfig
 from tritlens.errors import ConfigError, TritlensError, short
 from tritlens.interp import analyze_run, write_analysis
+from tritlens.interp.arith import (
+    circuit_search,
+    default_hypothesis,
+    grade_run,
+    require_arith,
+    tagged_from_records,
+)
+from tritlens.interp.filters import check_hypothesis, parse_hypothesis
 from tritlens.logic import (
     FORMATS,
     Circuit,
@@ -38,7 +48,7 @@ from tritlens.logic.runs import MAX_SPEC_DIGITS, circuit_info, compile_run, requ
 from tritlens.models import Model, parameter_count, trit_summary
 from tritlens.presets import PRESETS, preset_config
 from tritlens.report import make_report
-from tritlens.run import Output, Run, RunDir, RunLock, load_run
+from tritlens.run import Output, Run, RunDir, RunLock, load_run, schema
 from tritlens.tasks import Task
 from tritlens.train.session import train_config
 from tritlens.train.trainer import Event
@@ -46,8 +56,10 @@ from tritlens.train.trainer import Event
 RunLike = Run | str | os.PathLike[str]
 MAX_MODULE_INPUTS = 16
 MAX_SECONDS = 86_400
+MAX_PER_CLASS = 10_000
 
-__all__ = ["Run", "RunConfig", "presets", "make_config", "train", "load_run", "info", "analyze", "report",
+__all__ = ["Run", "RunConfig", "presets", "make_config", "train", "load_run", "info", "analyze", "grade",
+           "circuit", "hypothesis_text", "check", "report",
            "compile_circuit", "circuit_output", "write_circuit", "verify", "modules", "aig_stats",
            "parameter_count", "trit_summary"]
 
@@ -171,6 +183,60 @@ def analyze(run: RunLike, checkpoints: bool = True, write: bool = True, force: b
         analysis = analyze_run(opened, checkpoints=checkpoints, bar=bar)
         write_analysis(target, analysis, force=force)
     return analysis
+
+
+def grade(run: RunLike, questions: int = 1_000_000, exhaustive: bool = False, enriched: bool = False,
+          seed: int = 0, write: bool = True, force: bool = False) -> dict[str, Any]:
+    """Grade an arithmetic run on ``questions`` seeded questions (or every question): failures, nines,
+    failures by class and answer digit, the first failing questions. Written to ``RUN/grade.json``."""
+    opened = _opened(run)
+    require_arith(opened)
+    target = Output(opened.dir.file("grade.json"), force=force, what="grade") \
+        if write and opened.path is not None else None
+    result = grade_run(opened, questions, exhaustive, enriched, seed)
+    if target is not None:
+        _write_json(opened, target, "grade", result, schema.GRADE)
+    return result
+
+
+def circuit(run: RunLike, hypothesis: str | None = None, per_class: int = 100, seed: int = 0,
+            write: bool = True, force: bool = False) -> dict[str, Any]:
+    """The circuit search of an arithmetic run (useful positions and nodes, attention, PCA and sub-task
+    tags, the hypothesis check; ``hypothesis`` is clause text, default the paper's algorithm).
+    Written to ``RUN/circuit.json``."""
+    opened = _opened(run)
+    require_arith(opened)
+    if not 1 <= per_class <= MAX_PER_CLASS:
+        raise TritlensError(f"--per-class must lie in [1, {MAX_PER_CLASS}], got {per_class}")
+    target = Output(opened.dir.file("circuit.json"), force=force, what="circuit") \
+        if write and opened.path is not None else None
+    result = circuit_search(opened, per_class, seed, hypothesis)
+    if target is not None:
+        _write_json(opened, target, "circuit", result, schema.CIRCUIT)
+    return result
+
+
+def hypothesis_text(run: RunLike) -> str:
+    """The paper's algorithm for an arithmetic run's task, as hypothesis clauses."""
+    return default_hypothesis(require_arith(_opened(run)))
+
+
+def check(run: RunLike, hypothesis: str) -> dict[str, Any]:
+    """Score hypothesis clauses against a run's ``circuit.json`` (no new search)."""
+    opened = _opened(run)
+    task = require_arith(opened)
+    if opened.path is None or not opened.dir.file("circuit.json").exists():
+        raise TritlensError("no circuit.json in this run; run `tritlens circuit RUN` first")
+    found = opened.dir.read_json("circuit.json", schema.CIRCUIT)
+    clauses = parse_hypothesis(hypothesis, task.layout.position_of)
+    return check_hypothesis(tagged_from_records(found["nodes"]), clauses)
+
+
+def _write_json(run: Run, target: Output, command: str, data: dict[str, Any], shape: dict[str, Any]) -> None:
+    text = schema.dumps(data)
+    schema.check(schema.loads(text, target.what), shape, target.what)
+    with RunLock(run.dir.path, command):
+        target.write(text)
 
 
 def report(runs: list[str | os.PathLike[str]], out: str | os.PathLike[str] = "report.html",

@@ -30,7 +30,9 @@ class TrainConfig:
     lr: float = setting(1e-3, lo=0.0, hi=1e3, lo_open=True)
     weight_decay: float = setting(1.0, lo=0.0, hi=1e3)
     betas: tuple[float, float] = setting(factory=lambda: (0.9, 0.98), lo=0.0, hi=1.0, hi_open=True)
-    warmup_steps: int = setting(0, lo=0, hi=10**9)  # linear warm-up from 0 to lr
+    warmup_steps: int = setting(0, lo=0, hi=10**9)  # linear warm-up to lr over these steps
+    warmup_start: float = setting(0.0, lo=0.0, hi=1.0)  # warm-up start factor (0: from lr / warmup_steps)
+    schedule: str = setting("constant", choices=("constant", "cosine"))  # after warm-up: lr, or cosine to 0
     batch_size: int | None = setting(None, lo=1, hi=1 << 24)  # None: full batch
     seed: int = seed(999)  # model init and minibatch order
     eval_every: int = setting(100, lo=1, hi=10**9)  # steps between test evaluations and metrics lines
@@ -229,6 +231,9 @@ def validate(cfg: RunConfig) -> None:
         _validate_discrete(cfg)
     if cfg.arch == "transformer":
         _validate_transformer(cfg.model)
+    if cfg.train.batch_size is None and getattr(TASKS[cfg.task_name].task, "sample", None) is not None:
+        raise ConfigError(f"task {cfg.task_name} draws a fresh batch every step; set train.batch_size "
+                          "(e.g. --set train.batch_size=64)")
 
 
 def _validate_discrete(cfg: RunConfig) -> None:

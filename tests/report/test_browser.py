@@ -172,3 +172,25 @@ def test_real_run_report_renders(tmp_path):
     result = probe(out.read_text(), tmp_path)
     assert result["errors"] == [] and result["expected"] >= 4
     assert all(v["rendered"] for v in result["plots"].values())
+
+
+def test_arithmetic_section_renders_quanta_maps(tmp_path):
+    """Real circuit searches and grades of two planted adders (one with a planted fault) through the page:
+    nines by class, a quanta map and attention map per run, and the shared-node map."""
+    from tritlens.interp.arith import circuit_search, grade_run
+    from tritlens.interp.arith.planted import planted_run
+    from tritlens.report import ReportInput
+
+    inputs = []
+    for name, broken in (("planted", ()), ("planted-faulty", (2,))):
+        run = planted_run(3, broken)
+        arith = {"grade": grade_run(run, questions=5000), "circuit": circuit_search(run, per_class=20)}
+        analysis = {"schema": 1, "run": {"task": "3-digit addition", "precision": "full"}, "final": {},
+                    "fourier": {"applies": False, "note": "not modular arithmetic"}}
+        inputs.append(ReportInput(name, analysis, [], {}, arith))
+    page = build_report(inputs)
+    assert "Quanta map" in page and "A2.SA" in page and "8 of 8 clauses hold" in page
+    assert "useful in all 2 runs" in page
+    result = probe(page, tmp_path)
+    assert_all_rendered(result, expected=1 + 2 + 2 + 1, heatmaps=2 + 2 + 1)
+    assert result["plots"]["fig-quanta-planted"]["heatmaps"] == 1

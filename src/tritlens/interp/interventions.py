@@ -14,7 +14,7 @@ hook names and any task; the arithmetic circuit search and the attribution analy
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -105,11 +105,12 @@ def _replacement(kind: str, site: Site, ref: Tensor | None, n: int, gen: torch.G
 
 @contextmanager
 def ablate(model: HookedModule, sites: Site | Sequence[Site], kind: str = "zero",
-           reference: Tensor | None = None, seed: int = 0) -> Iterator[HookedModule]:
+           reference: Tensor | Mapping[str, Tensor] | None = None, seed: int = 0) -> Iterator[HookedModule]:
     """Inside the block, the activation at every site is zero-, mean- or resample-ablated.
 
-    ``reference`` (tokens) gives the mean or the examples to resample from; it is required for
-    ``mean`` and ``resample``. Resampling is seeded: the same call ablates the same way.
+    ``reference`` (tokens, or their activations cached by :func:`cache_hooks` — worth it when many
+    ablations share one reference) gives the mean or the examples to resample from; it is required
+    for ``mean`` and ``resample``. Resampling is seeded: the same call ablates the same way.
     """
     sites = [sites] if isinstance(sites, Site) else list(sites)
     if kind not in KINDS:
@@ -117,7 +118,14 @@ def ablate(model: HookedModule, sites: Site | Sequence[Site], kind: str = "zero"
     if kind != "zero" and reference is None:
         raise TritlensError(f"{kind} ablation needs reference tokens")
     check_sites(model, sites)
-    refs = cache_hooks(model, reference, {s.hook for s in sites}) if kind != "zero" else {}
+    refs: Mapping[str, Tensor] = {}
+    if kind != "zero" and isinstance(reference, Tensor):
+        refs = cache_hooks(model, reference, {s.hook for s in sites})
+    elif kind != "zero" and reference is not None:
+        missing = [s.hook for s in sites if s.hook not in reference]
+        if missing:
+            raise TritlensError(f"the reference activations lack {missing[0]}")
+        refs = reference
     gen = torch.Generator().manual_seed(seed)
 
     def hook_for(site: Site) -> Callable[..., Tensor]:

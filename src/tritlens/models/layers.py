@@ -96,6 +96,11 @@ class Norm(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         if self.kind == "none":
             return x
+        if not (self.hook_scale.fns or self.hook_normalized.fns):  # nobody reads the parts: one fused kernel
+            shape = (x.shape[-1],)
+            if self.kind == "layer":
+                return F.layer_norm(x, shape, self.w, self.b, NORM_EPS)
+            return F.rms_norm(x, shape, self.w, NORM_EPS)
         if self.kind == "layer":
             x = x - x.mean(-1, keepdim=True)
         scale = self.hook_scale((x.pow(2).mean(-1, keepdim=True) + self.eps).sqrt().clamp_min(self.min_scale))
@@ -149,6 +154,20 @@ class Attention(QuantizedModule):
         else:
             z = torch.einsum("bhqk,bkhe->bqhe", pattern, v)
         return self.hook_z(z)
+
+    def fused(self, q: Tensor, k: Tensor, v: Tensor, q_pos: Tensor | None = None) -> Tensor:
+        """z [batch, n_q, H, d_head] by PyTorch's fused attention (no hook sees the pattern).
+
+        ``q_pos`` gives the positions of the queries when they are not all positions (then the causal
+        mask is built from them); None means queries at every position, in order.
+        """
+        qt, kt, vt = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)  # [batch, H, pos, d_head]
+        mask = None
+        if self.causal and q_pos is not None:
+            mask = torch.arange(k.shape[1], device=k.device)[None, :] <= q_pos[:, None]  # [n_q, T]
+        z = F.scaled_dot_product_attention(qt, kt, vt, attn_mask=mask,
+                                           is_causal=self.causal and q_pos is None)
+        return z.transpose(1, 2)
 
     def output(self, z: Tensor) -> Tensor:
         """Sum over heads of z @ W_O, plus b_O: [..., d_model]."""

@@ -98,6 +98,37 @@ class Block(nn.Module):
             self.hook_mlp_out = HookPoint()
         self.hook_resid_post = HookPoint()
 
+    def kv(self, resid: Tensor) -> tuple[Tensor, Tensor]:
+        """Keys and values [batch, pos, H, d_head] this block computes from ``resid``."""
+        x = self.ln1(resid)
+        return self.attn.project(x, "K"), self.attn.project(x, "V")
+
+    def fast(self, resid: Tensor, pos: list[int] | None = None, past: tuple[Tensor, Tensor] | None = None
+             ) -> Tensor:
+        """The block without hooks and with fused attention.
+
+        ``resid`` [batch, S, d_model] holds the positions after ``past``, the keys and values [batch, P,
+        H, d_head] of positions 0..P-1 (None: P = 0). With ``pos`` (indices into ``resid``'s positions)
+        queries, MLP and output are computed only there: [batch, len(pos) or S, d_model].
+        """
+        x = self.ln1(resid)
+        attn = self.attn
+        k, v = attn.project(x, "K"), attn.project(x, "V")
+        offset = 0 if past is None else past[0].shape[1]
+        if past is not None:
+            k, v = torch.cat([past[0], k], 1), torch.cat([past[1], v], 1)
+        if pos is None and offset == 0:
+            z = attn.fused(attn.project(x, "Q"), k, v)
+        else:
+            pos = list(range(resid.shape[1])) if pos is None else pos
+            resid = resid[:, pos]
+            q_pos = torch.tensor(pos, device=x.device) + offset
+            z = attn.fused(attn.project(x[:, pos], "Q"), k, v, q_pos)
+        resid = resid + attn.output(z)
+        if self.mlp is not None:
+            resid = resid + self.mlp(self.ln2(resid))
+        return resid
+
     def forward(self, resid: Tensor) -> Tensor:
         resid = self.hook_resid_pre(resid)
         resid = resid + self.hook_attn_out(self.attn(self.ln1(resid)))
@@ -149,8 +180,12 @@ class HookedTransformer(HookedModule):
 
     def forward(self, tokens: Tensor) -> Tensor:
         """Logits [batch, pos, d_vocab_out] for integer tokens [batch, pos]."""
-        resid = self.residual_embedding(tokens)
-        for block in self.blocks:
+        return self.forward_from(self.residual_embedding(tokens), 0)
+
+    def forward_from(self, resid: Tensor, layer: int) -> Tensor:
+        """Logits from the residual stream entering block ``layer`` (hooks from there on apply), so an
+        intervention at a later layer can reuse the activations before it."""
+        for block in self.blocks[layer:]:
             resid = block(resid)
         return self.unembed(self.ln_final(resid))
 
@@ -163,18 +198,18 @@ class HookedTransformer(HookedModule):
         values are computed once per step on the (position x vocabulary) grid, attention scores come
         from a small (query token x key row) table, and the MLP and unembedding run only at the
         answer positions. Exact algebra: same numbers as ``forward(tokens)[:, positions]`` up to float
-        rounding (tested, values and gradients). Falls back to the plain path when hooks are attached
-        or the model has more than one layer.
+        rounding (tested, values and gradients). Models with several layers take
+        :meth:`_deep_answer_logits`; attached hooks always get the plain path.
         """
         pos = list(positions)
-        if len(self.blocks) != 1 or self.has_active_hooks:
+        if self.has_active_hooks:
             return self(tokens)[:, pos]
-        block, n_pos = self.blocks[0], tokens.shape[1]
-        grid = self.embed.weight("W_E").unsqueeze(0)  # [1, V, d]
-        if self.pos_embed is not None:
-            grid = grid + self.pos_embed(n_pos).unsqueeze(1)  # [T, V, d]
-        grid = grid.expand(n_pos, -1, -1).reshape(n_pos * self.d_vocab, -1)  # row t * V + token
-        index = tokens + torch.arange(n_pos, device=tokens.device) * self.d_vocab  # [B, T] grid rows
+        if self.cfg.causal:  # nothing after the last answer position can reach the answers
+            tokens = tokens[:, :max(pos) + 1]
+        if len(self.blocks) > 1:
+            return self._deep_answer_logits(tokens, pos)
+        block = self.blocks[0]
+        grid, index = self._grid(tokens)
         normed = block.ln1(grid)
         scores = self._grid_scores(block.attn, normed, tokens, index, pos)
         v = F.embedding(index, block.attn.project(normed, "V").flatten(1))
@@ -184,6 +219,77 @@ class HookedTransformer(HookedModule):
         if block.mlp is not None:
             resid = resid + block.mlp(block.ln2(resid))
         return self.unembed(self.ln_final(resid))
+
+    def _grid(self, tokens: Tensor) -> tuple[Tensor, Tensor]:
+        """Residual rows [T * V, d] of every (position, token) pair (row t * V + token) and the row of
+        each input token [B, T]."""
+        n_pos = tokens.shape[1]
+        grid = self.embed.weight("W_E").unsqueeze(0)  # [1, V, d]
+        if self.pos_embed is not None:
+            grid = grid + self.pos_embed(n_pos).unsqueeze(1)  # [T, V, d]
+        grid = grid.expand(n_pos, -1, -1).reshape(n_pos * self.d_vocab, -1)
+        index = tokens + torch.arange(n_pos, device=tokens.device) * self.d_vocab
+        return grid, index
+
+    def _deep_answer_logits(self, tokens: Tensor, pos: list[int]) -> Tensor:
+        """The fast path of models with several layers, exact algebra like the one-layer path.
+
+        Layer 0's queries, keys and values depend only on (token, position), so they are computed on
+        the (position x vocabulary) grid and gathered. Attention uses PyTorch's fused kernel (no hook
+        needs the pattern). The last layer needs keys and values at every position but queries, the
+        MLP and the unembedding only at the answer positions, so only those are computed.
+        """
+        attn = self.blocks[0].attn
+        grid, index = self._grid(tokens)
+        normed = self.blocks[0].ln1(grid)
+        qkv = [F.embedding(index, attn.project(normed, w).flatten(1)).unflatten(-1, (attn.n_heads, -1))
+               for w in "QKV"]  # [B, T, H, d_head] each
+        resid = self._first_block(grid, index, qkv, None)
+        for block in self.blocks[1:-1]:
+            resid = block.fast(resid)
+        resid = self.blocks[-1].fast(resid, pos)
+        return self.unembed(self.ln_final(resid))
+
+    def answer_logits_shared(self, tokens: Tensor, positions: tuple[int, ...], prefix: int) -> Tensor:
+        """:meth:`answer_logits` for rows whose first ``prefix`` tokens repeat in runs (sort the rows by
+        them): the prefix positions are computed once per run of equal prefixes.
+
+        Exact in causal models, where no position before ``prefix`` sees a later token: the prefix
+        pass gives, per distinct prefix, the keys and values every layer after the first reads there;
+        the rows then compute only their own positions from ``prefix`` on (layer 0 from the grid, as
+        in :meth:`_deep_answer_logits`). Falls back to :meth:`answer_logits` where this does not apply
+        (hooks, one layer, non-causal attention, an answer position inside the prefix).
+        """
+        pos = list(positions)
+        if self.has_active_hooks or len(self.blocks) < 2 or not self.cfg.causal or not 0 < prefix <= min(pos):
+            return self.answer_logits(tokens, positions)
+        tokens = tokens[:, :max(pos) + 1]
+        first, attn = self.blocks[0], self.blocks[0].attn
+        grid, index = self._grid(tokens)
+        normed = first.ln1(grid)
+        tables = [attn.project(normed, w).flatten(1) for w in "QKV"]  # [T * V, H * d_head] each
+        gather = lambda t, rows: F.embedding(rows, t).unflatten(-1, (attn.n_heads, -1))  # noqa: E731
+        uniq, inverse = torch.unique_consecutive(index[:, :prefix], dim=0, return_inverse=True)
+        resid = self._first_block(grid, uniq, [gather(t, uniq) for t in tables], None)
+        pasts = []
+        for block in self.blocks[1:]:
+            pasts.append(block.kv(resid))
+            if block is not self.blocks[-1]:
+                resid = block.fast(resid)
+        rows = index[:, prefix:]
+        q, k, v = gather(tables[0], rows), gather(tables[1], index), gather(tables[2], index)
+        later = torch.arange(prefix, index.shape[1], device=q.device)
+        resid = self._first_block(grid, rows, [q, k, v], later)
+        for block, (k, v) in zip(self.blocks[1:], pasts, strict=True):
+            answers = [p - prefix for p in pos] if block is self.blocks[-1] else None
+            resid = block.fast(resid, answers, past=(k[inverse], v[inverse]))
+        return self.unembed(self.ln_final(resid))
+
+    def _first_block(self, grid: Tensor, rows: Tensor, qkv: list[Tensor], q_pos: Tensor | None) -> Tensor:
+        """Layer 0 from gathered grid rows: residual [B, len(q_pos) or T, d] after attention and MLP."""
+        first = self.blocks[0]
+        resid = F.embedding(rows, grid) + first.attn.output(first.attn.fused(*qkv, q_pos))
+        return resid + first.mlp(first.ln2(resid)) if first.mlp is not None else resid
 
     def _grid_scores(self, attn: Attention, normed: Tensor, tokens: Tensor, index: Tensor,
                      pos: list[int]) -> Tensor:

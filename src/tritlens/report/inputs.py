@@ -17,12 +17,14 @@ PHASE_ORDER = ("memorisation", "circuit formation", "clean-up")
 
 
 class ReportInput(NamedTuple):
-    """One run in a report: a display name, its analysis dict, metrics rows and figure arrays."""
+    """One run in a report: a display name, its analysis dict, metrics rows and figure arrays (and for
+    arithmetic runs their ``grade`` and ``circuit`` data)."""
 
     name: str
     analysis: dict[str, Any]
     metrics: list[dict[str, Any]]
     figure_data: dict[str, Any]
+    arith: dict[str, Any] | None = None
 
 
 def section(inp: ReportInput, key: str) -> dict[str, Any]:

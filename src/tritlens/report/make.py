@@ -56,7 +56,16 @@ def load_input(run_dir: str | os.PathLike[str], name: str | None = None) -> Repo
             raise
         except TritlensError:
             pass
-    return ReportInput(name or path.name, analysis, list(run.metrics), figures)
+    return ReportInput(name or path.name, analysis, list(run.metrics), figures, read_arith(path))
+
+
+def read_arith(run_path: Path) -> dict[str, Any] | None:
+    """The run's ``grade.json`` and ``circuit.json`` (checked), or None when it has neither."""
+    found = {}
+    for key, shape in (("grade", run_schema.GRADE), ("circuit", run_schema.CIRCUIT)):
+        if (run_path / f"{key}.json").exists():
+            found[key] = RunDir(run_path).read_json(f"{key}.json", shape)
+    return found or None
 
 
 def _analyze(run: Run) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import plotly.graph_objects as go
 
-from tritlens.report import figures
+from tritlens.report import arith, figures
 from tritlens.report import inputs as ri
 from tritlens.report.inputs import ReportInput
 
@@ -86,7 +86,8 @@ def _no_progress(run: ReportInput) -> str | None:
 
 def report_sections(runs: Sequence[ReportInput]) -> list[Section]:
     """Every section of the report, in page order, with the figures drawn for ``runs``."""
-    return [
+    modular = [r for r in runs if not r.arith]  # arithmetic runs have no Fourier/clock analysis to show
+    sections = [
         _multi("loss", "Loss and accuracy",
                "Train and test loss (log scale) and accuracy at every logged step. Shaded spans are the "
                "phases read from the curves as Nanda et al. (2023) define them: memorisation until the "
@@ -121,6 +122,41 @@ def report_sections(runs: Sequence[ReportInput]) -> list[Section]:
                "when the network uses the Fourier multiplication algorithm.",
                figures.logit_fourier_norms, runs, "no logit Fourier norms", fourier_only=True),
     ]
+    if not modular:
+        sections = sections[:1]
+    return [*sections, *arith_sections(runs)]
+
+
+def arith_sections(runs: Sequence[ReportInput]) -> list[Section]:
+    """The arithmetic sections, for runs with a ``grade.json`` or ``circuit.json`` (none otherwise)."""
+    graded = [r for r in runs if arith.grade_of(r) is not None]
+    mapped = [r for r in runs if arith.circuit_of(r) is not None]
+    if not graded and not mapped:
+        return []
+    quanta = _per_run("quanta", "Quanta map",
+                      "Useful positions (columns) and nodes (rows: heads and MLPs per layer). Each cell "
+                      "shows the node's sub-task tags (a trailing ? marks a weak pass) or, without one, the "
+                      "answer digits its ablation breaks; darker cells fail more questions when ablated.",
+                      arith.quanta_map, mapped, "useful nodes")
+    quanta.notes += arith.hypothesis_notes(mapped)
+    sections = [
+        _multi("nines", "Nines and failures by class",
+               "Failures per complexity class in each run's grade (S: addition carries cascading through "
+               "0-4 sum-9 columns, M/N: subtraction borrows with positive/negative answers).",
+               arith.nines_by_class, graded, "no grade.json"),
+        quanta,
+        _per_run("node-attention", "Attention per node",
+                 "Mean attention of every useful head to every position over the circuit's question set.",
+                 arith.attention_map, mapped, "useful heads"),
+    ]
+    figure, notes = arith.shared_nodes(mapped)
+    if figure is not None:
+        shared = Section("shared-nodes", "Maps side by side: what is shared",
+                         "For each node, how many runs find it useful; cells show the sub-task tags every "
+                         "run agrees on.", notes=notes)
+        shared.figures.append(FigureSpec("shared-nodes", "Shared nodes", figure))
+        sections.append(shared)
+    return sections
 
 
 def all_figures(sections: Sequence[Section]) -> list[FigureSpec]:

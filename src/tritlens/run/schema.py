@@ -75,6 +75,73 @@ ANALYSIS = {
     },
 }
 
+_COUNT = {"type": "object", "required": ["questions", "failures"],
+          "properties": {"questions": INT, "failures": INT, "nines": INT}}
+_COUNTS = {"type": "object", "additionalProperties": {"type": "integer"}}
+_EXAMPLE_KEYS = ("question", "expected", "predicted", "class")
+_EXAMPLE = {"type": "object", "required": list(_EXAMPLE_KEYS),
+            "properties": {k: {"type": "string"} for k in _EXAMPLE_KEYS}}
+
+GRADE = {
+    "type": "object",
+    "required": ["schema", "run", "set", "questions", "failures", "nines", "by_op", "by_class", "wrong_at",
+                 "first_wrong", "examples"],
+    "properties": {
+        "schema": INT, "set": {"enum": ["uniform", "enriched", "exhaustive"]},
+        "seed": {"type": ["integer", "null"]}, "questions": INT, "failures": INT, "nines": INT,
+        "accuracy": NUMBER, "seconds": NUMBER,
+        "run": {"type": "object", "properties": {"path": TEXT, "preset": TEXT, "task": TEXT,
+                                                 "step": {"type": ["integer", "null"]}}},
+        "by_op": {"type": "object", "additionalProperties": _COUNT},
+        "by_class": {"type": "object", "additionalProperties": _COUNT},
+        "wrong_at": _COUNTS, "first_wrong": _COUNTS,
+        "examples": {"type": "array", "items": _EXAMPLE},
+    },
+}
+
+_NAMES = {"type": "array", "items": {"type": "string"}}
+_NODE = {
+    "type": "object",
+    "required": ["key", "position", "position_name", "layer", "head", "fail", "impact", "classes",
+                 "attention", "algo", "pca"],
+    "properties": {
+        "key": {"type": "string"}, "position": INT, "position_name": {"type": "string"}, "layer": INT,
+        "head": {"type": ["integer", "null"]}, "fail": NUMBER, "impact": _NAMES, "classes": _NAMES,
+        "attention": {"type": "object", "additionalProperties": NUMBER},
+        "algo": {"type": "object", "additionalProperties": {"enum": ["strong", "weak"]}}, "pca": _NAMES,
+    },
+}
+HYPOTHESIS = {
+    "type": "object", "required": ["held", "total", "score", "clauses", "purpose_share"],
+    "properties": {"held": INT, "total": INT, "score": {"type": "string"}, "nodes": INT, "with_purpose": INT,
+                   "purpose_share": NUMBER,
+                   "clauses": {"type": "array", "items": {"type": "object", "required": ["clause", "holds"],
+                                                          "properties": {"clause": {"type": "string"},
+                                                                         "holds": {"type": "boolean"},
+                                                                         "matches": _NAMES}}}},
+}
+CIRCUIT = {
+    "type": "object",
+    "required": ["schema", "run", "layout", "questions", "positions", "nodes", "hypothesis"],
+    "properties": {
+        "schema": INT, "seconds": NUMBER,
+        "run": {"type": "object", "required": ["op", "digits"],
+                "properties": {"path": TEXT, "preset": TEXT, "task": TEXT, "op": {"type": "string"},
+                               "digits": INT, "step": {"type": ["integer", "null"]}, "layers": INT,
+                               "heads": INT}},
+        "layout": {"type": "object", "required": ["positions", "answers"],
+                   "properties": {"positions": _NAMES, "answers": _NAMES}},
+        "questions": {"type": "object", "properties": {"count": INT, "dropped": INT, "by_class": _COUNTS}},
+        "positions": {"type": "array", "items": {
+            "type": "object", "required": ["position", "name", "useful", "fail", "impact"],
+            "properties": {"position": INT, "name": {"type": "string"}, "useful": {"type": "boolean"},
+                           "fail": NUMBER, "impact": _NAMES, "classes": _NAMES}}},
+        "nodes": {"type": "array", "items": _NODE},
+        "tests": {"type": "array", "items": {"type": "object"}},
+        "hypothesis": {"oneOf": [{"type": "null"}, HYPOTHESIS]},
+    },
+}
+
 FAILURE = {"type": "object", "required": ["reason"],
            "properties": {"reason": {"type": "string"}, "step": {"type": ["integer", "null"]}}}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tritlens.tasks.arith import AddConfig, ArithTask, MixedConfig, MulConfig, SubConfig
 from tritlens.tasks.base import Split, Task, TaskShape
 from tritlens.tasks.bits import (
     CompareConfig,
@@ -32,6 +33,10 @@ TASKS: dict[str, TaskKind] = {
     "mod_add": TaskKind(ModAddBitsConfig, ModAddTask),
     "parity": TaskKind(ParityConfig, ParityTask),
     "compare": TaskKind(CompareConfig, CompareTask),
+    "add": TaskKind(AddConfig, ArithTask),
+    "sub": TaskKind(SubConfig, ArithTask),
+    "mixed": TaskKind(MixedConfig, ArithTask),
+    "mul": TaskKind(MulConfig, ArithTask),
 }
 
-__all__ = ["TASKS", "TaskKind", "Split", "Task", "TaskShape", "ModularTask", "ModularConfig"]
+__all__ = ["TASKS", "TaskKind", "Split", "Task", "TaskShape", "ModularTask", "ModularConfig", "ArithTask"]

@@ -3,7 +3,9 @@
 A task turns its settings into token sequences and answer labels. The trainer only needs
 ``split()`` (deterministic train/test data), ``answer_positions`` (where logits are scored) and the
 vocabulary sizes, so tasks with several answer positions (n-digit arithmetic, sequence tasks for
-recurrent models) plug in without changes to the trainer. ``shape`` describes a task's data from its
+recurrent models) plug in without changes to the trainer. A task may also offer ``sample(step,
+size)``: a fresh batch for every step, a function of the data seed and the step alone, which the
+trainer then trains on instead of the train split. ``shape`` describes a task's data from its
 settings alone, so memory can be estimated before anything is generated.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,6 +87,11 @@ class Task(ABC):
     @abstractmethod
     def split(self) -> tuple[Split, Split]:
         """Deterministic (train, test) data, a function of the task's settings and data seed only."""
+
+    # Optional: ``sample(step, size) -> Split``, a fresh training batch for ``step`` (deterministic in the
+    # task's data seed and the step, so a resumed run draws the same batches). Tasks without it train on
+    # ``split()[0]``.
+    sample: Callable[[int, int], Split] | None = None
 
     @abstractmethod
     def describe(self) -> str:

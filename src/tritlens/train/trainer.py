@@ -66,9 +66,17 @@ def make_optimizer(model: Model, cfg: RunConfig) -> torch.optim.AdamW:
 
 
 def learning_rate(cfg: RunConfig, step: int) -> float:
-    """Linear warm-up over ``warmup_steps`` (step counts from 0), then constant."""
+    """Learning rate of ``step`` (counting from 0): linear warm-up over ``warmup_steps`` from
+    ``warmup_start`` x lr, then constant (``schedule=constant``) or a cosine decay that reaches 0 at
+    ``steps`` (``schedule=cosine``, as Quirke et al.: start factor 0.01 over 20% of the steps)."""
     t = cfg.train
-    return t.lr * min(1.0, (step + 1) / t.warmup_steps) if t.warmup_steps else t.lr
+    if t.warmup_steps and step < t.warmup_steps:
+        ramp = min(1.0, (step + 1) / t.warmup_steps)
+        return t.lr * (ramp if t.warmup_start == 0 else t.warmup_start + (1.0 - t.warmup_start) * ramp)
+    if t.schedule == "cosine":
+        progress = (step - t.warmup_steps) / max(1, t.steps - t.warmup_steps)
+        return t.lr * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+    return t.lr
 
 
 def weights_metadata(cfg: RunConfig, step: int) -> dict[str, str]:
@@ -111,8 +119,12 @@ class Trainer:
             self.on_event(name, step)
 
     # -- pieces of one step --------------------------------------------------------------------
-    def batch(self) -> Split:
+    def batch(self, step: int) -> Split:
+        """The training examples of ``step``: the task's fresh batch when it draws them, else a seeded
+        minibatch of (or the whole) train split."""
         size = self.cfg.train.batch_size
+        if self.task.sample is not None and size is not None:
+            return self.task.sample(step, size).to(self.device)
         if size is None or size >= len(self.train_data):
             return self.train_data
         index = torch.randint(len(self.train_data), (size,), generator=self.gen)
@@ -121,7 +133,7 @@ class Trainer:
     def step(self, step: int) -> None:
         for group in self.opt.param_groups:
             group["lr"] = learning_rate(self.cfg, step)
-        data = self.batch()
+        data = self.batch(step)
         logits = self.model.answer_logits(data.tokens, self.positions)
         loss, _ = loss_and_accuracy(logits, data.targets, self.dtype)
         extra = self.model.extra_loss()
