@@ -57,7 +57,6 @@ SETTINGS = {
     "stop at 1.5": ["train.stop_at_test_acc=1.5"],
     "train_frac 1": ["task.train_frac=1"],
     "train_frac 0": ["task.train_frac=0"],
-    "train_frac leaves no train set": ["task.train_frac=0.00001"],
     "train_frac leaves no train set": ["task.train_frac=0.001"],
     "div needs a prime p": ["task.p=12", "task.op=div"],
     "act_bits 1": ["quant.act_bits=1"],

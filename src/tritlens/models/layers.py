@@ -96,11 +96,12 @@ class Norm(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         if self.kind == "none":
             return x
-        if not (self.hook_scale.fns or self.hook_normalized.fns):  # nobody reads the parts: one fused kernel
+        fusable = self.eps > 0  # without eps only the clamped form keeps a zero vector at zero
+        if fusable and not (self.hook_scale.fns or self.hook_normalized.fns):  # nobody reads the parts
             shape = (x.shape[-1],)
             if self.kind == "layer":
-                return F.layer_norm(x, shape, self.w, self.b, NORM_EPS)
-            return F.rms_norm(x, shape, self.w, NORM_EPS)
+                return F.layer_norm(x, shape, self.w, self.b, self.eps)
+            return F.rms_norm(x, shape, self.w, self.eps)
         if self.kind == "layer":
             x = x - x.mean(-1, keepdim=True)
         scale = self.hook_scale((x.pow(2).mean(-1, keepdim=True) + self.eps).sqrt().clamp_min(self.min_scale))
