@@ -7,6 +7,10 @@
     tl.report(["runs/quick"], "report.html")             # offline HTML report
     circuit = tl.compile_circuit("runs/adder")           # discrete runs: gates ...
     results = tl.verify("runs/adder", spec="add")        # ... and proofs
+    tl.remove_ln("runs/ln", out="runs/ln-free")          # fine-tune LayerNorm away (a norm-free run)
+    tl.attribute("runs/ln-free")                         # DLA and direct effects -> attribution.json
+    tl.patching("runs/ln-free")                          # activation vs attribution patching
+    tl.probe("runs/ln-free", target="a")                 # layer x position probes -> probes.json
 
 Bad input raises :class:`tritlens.errors.TritlensError` with a one-line message. Functions that
 write take ``force``: without it an existing output is never replaced, and a command's own inputs
@@ -22,6 +26,10 @@ from typing import Any
 from tritlens.config import RunConfig
 from tritlens.errors import ConfigError, TritlensError
 from tritlens.interp import analyze_run, write_analysis
+from tritlens.interp.attribution import attribute_run
+from tritlens.interp.patching import patch_run
+from tritlens.interp.probes import Target, probe_key, probe_run
+from tritlens.interp.runs import output, update_output, write_output
 from tritlens.logic import (
     FORMATS,
     Circuit,
@@ -37,7 +45,10 @@ from tritlens.models import Model, parameter_count, trit_summary
 from tritlens.presets import PRESETS, preset_config
 from tritlens.report import make_report
 from tritlens.run import Output, Run, RunDir, RunLock, load_run
+from tritlens.run.schema import ATTRIBUTION, PATCHING, PROBES, clean
 from tritlens.tasks import Task
+from tritlens.train.removal import removal_config
+from tritlens.train.removal import remove_ln as _remove_ln
 from tritlens.train.session import train_config
 from tritlens.train.trainer import Event
 
@@ -46,7 +57,7 @@ MAX_MODULE_INPUTS = 16
 
 __all__ = ["Run", "RunConfig", "presets", "make_config", "train", "load_run", "info", "analyze", "report",
            "compile_circuit", "circuit_output", "write_circuit", "verify", "modules", "aig_stats",
-           "parameter_count", "trit_summary"]
+           "parameter_count", "trit_summary", "remove_ln", "attribute", "patching", "probe"]
 
 
 def _opened(run: RunLike) -> Run:
@@ -130,6 +141,64 @@ def report(runs: list[str | os.PathLike[str]], out: str | os.PathLike[str] = "re
            png: str | os.PathLike[str] | None = None, force: bool = False) -> Path:
     """One self-contained offline HTML report of ``runs`` (several: compared side by side)."""
     return make_report(runs, out, png, force=force)
+
+
+# -- circuits: LayerNorm removal, attribution, patching, probes -------------------------------------
+def remove_ln(run: RunLike, out: str | os.PathLike[str], overrides: list[str] | dict[str, Any] | None = None,
+              resume: bool = False, force: bool = False, progress: bool = True) -> dict[str, Any]:
+    """Fine-tune a run's LayerNorms (or RMSNorms) away into ``out``, an ordinary ``norm=none`` run.
+
+    ``overrides`` set the schedule and fine-tuning (``steps``, ``gap``, ``order``, ``lr``, ...; see
+    :class:`tritlens.train.removal.RemovalConfig`). Returns the three-way comparison (original,
+    fine-tuned with norms, norm-free), also written to ``out/ln_removal.json``.
+    """
+    settings = removal_config(overrides) if overrides else None
+    return _remove_ln(_opened(run), out, settings, resume=resume, force=force, progress=progress)
+
+
+def attribute(run: RunLike, examples: int | None = 1000, split: str = "test", logit: str | int = "correct",
+              write: bool = True, force: bool = False) -> dict[str, Any]:
+    """Direct logit attribution and direct effects per component -> ``RUN/attribution.json``."""
+    opened = _opened(run)
+    writing = write and opened.path is not None
+    if writing:
+        output(opened, "attribution.json", force)
+    _, data = attribute_run(opened, examples, split, logit)
+    if writing:
+        write_output(opened, "attribution.json", data, ATTRIBUTION, force)
+    return clean(data)
+
+
+def patching(run: RunLike, examples: int | None = 1000, split: str = "test", metric: str = "logit_diff",
+             corrupt: str | list[int] = "resample", grids: list[str] | None = None, write: bool = True,
+             force: bool = False) -> dict[str, Any]:
+    """Activation and attribution patching (and their agreement) -> ``RUN/patching.json``."""
+    opened = _opened(run)
+    writing = write and opened.path is not None
+    if writing:
+        output(opened, "patching.json", force)
+    data = patch_run(opened, examples, split, metric, corrupt, grids)
+    if writing:
+        write_output(opened, "patching.json", data, PATCHING, force)
+    return clean(data)
+
+
+def probe(run: RunLike, target: Target, hook: str = "resid_post", positions: list[int] | None = None,
+          examples: int | None = 2000, split: str = "test", classes: int | None = None,
+          shuffle: bool = False, write: bool = True, force: bool = False) -> dict[str, Any]:
+    """Probe quality over layer x position for one target; added to ``RUN/probes.json`` under
+    ``target@hook`` (an existing entry is replaced only with ``force``)."""
+    opened = _opened(run)
+    writing = write and opened.path is not None
+    key = probe_key(target, hook, shuffle)
+    if writing and not force and opened.dir.file("probes.json").exists() \
+            and key in opened.dir.read_json("probes.json", PROBES)["probes"]:
+        raise TritlensError(f"probes.json already holds {key}; pass --force to replace it")
+    data = probe_run(opened, target, hook, positions, examples, split, classes, shuffle)
+    if writing:
+        update_output(opened, "probes.json", PROBES,
+                      lambda old: {"schema": 1, "probes": {**(old or {}).get("probes", {}), key: data}})
+    return clean(data)
 
 
 # -- compile and prove ----------------------------------------------------------------------------

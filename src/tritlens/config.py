@@ -32,6 +32,7 @@ class TrainConfig:
     betas: tuple[float, float] = setting(factory=lambda: (0.9, 0.98), lo=0.0, hi=1.0, hi_open=True)
     warmup_steps: int = setting(0, lo=0, hi=10**9)  # linear warm-up from 0 to lr
     batch_size: int | None = setting(None, lo=1, hi=1 << 24)  # None: full batch
+    grad_clip: float | None = setting(None, lo=0.0, hi=1e6, lo_open=True)  # max gradient norm (None: off)
     seed: int = seed(999)  # model init and minibatch order
     eval_every: int = setting(100, lo=1, hi=10**9)  # steps between test evaluations and metrics lines
     checkpoint_every: int = setting(500, lo=0, hi=10**9)  # steps between checkpoints (0: final only)

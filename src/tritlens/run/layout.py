@@ -28,7 +28,8 @@ from tritlens.run.lock import LOCK_NAME
 STEP_FILE = re.compile(r"^step_(\d{6,12})\.safetensors$")
 # What a run writes besides config.json; starting over removes exactly these (and checkpoints/).
 RUN_FILES = ("metrics.jsonl", "model.safetensors", "failed.json")
-OUTPUT_FILES = ("analysis.json", "grade.json", "circuit.json", "attribution.json", "probes.json")
+OUTPUT_FILES = ("analysis.json", "grade.json", "circuit.json", "attribution.json", "patching.json",
+                "probes.json", "ln_removal.json")
 
 
 class RunDir:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tritlens.tasks.base import Split, Task, TaskShape
+from tritlens.tasks.base import Feature, Split, Task, TaskShape
 from tritlens.tasks.bits import (
     CompareConfig,
     CompareTask,
@@ -34,4 +34,4 @@ TASKS: dict[str, TaskKind] = {
     "compare": TaskKind(CompareConfig, CompareTask),
 }
 
-__all__ = ["TASKS", "TaskKind", "Split", "Task", "TaskShape", "ModularTask", "ModularConfig"]
+__all__ = ["TASKS", "TaskKind", "Feature", "Split", "Task", "TaskShape", "ModularTask", "ModularConfig"]

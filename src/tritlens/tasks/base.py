@@ -16,6 +16,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from tritlens.errors import TritlensError
+
 
 @dataclass(frozen=True)
 class Split:
@@ -32,6 +34,16 @@ class Split:
 
     def subset(self, index: Tensor | slice) -> Split:
         return Split(self.tokens[index], self.targets[index])
+
+
+@dataclass(frozen=True)
+class Feature:
+    """A quantity defined for each example, for probes: per example ``values`` [N] (the same target at
+    every position), or per position [N, n_ctx] with NaN where it is not defined. ``classes``: the
+    number of classes (values are integers in [0, classes)); None for a real number."""
+
+    values: Tensor
+    classes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +83,18 @@ class Task(ABC):
     @abstractmethod
     def split(self) -> tuple[Split, Split]:
         """Deterministic (train, test) data, a function of the task's settings and data seed only."""
+
+    def features(self, data: Split) -> dict[str, Feature]:
+        """Named quantities of ``data`` that probes can look for. Every task has ``answer``: at each
+        answer position, the output predicted there; tasks add their own (operands, carries, ...)."""
+        values = torch.full(data.tokens.shape, float("nan"))
+        values[:, list(self.answer_positions)] = data.targets.to(torch.float32)
+        return {"answer": Feature(values, self.d_vocab_out)}
+
+    def relabel(self, tokens: Tensor) -> Split:
+        """Examples for arbitrary inputs in this task's format (say, with one operand changed): any answer
+        tokens inside the sequence and the targets recomputed. Tasks that cannot do this say so."""
+        raise TritlensError(f"task {self.name!r} cannot label changed inputs; corrupt by resampling instead")
 
     @abstractmethod
     def describe(self) -> str:
