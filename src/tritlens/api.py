@@ -47,7 +47,6 @@ from tritlens.report import make_report
 from tritlens.run import Output, Run, RunDir, RunLock, load_run
 from tritlens.run.schema import ATTRIBUTION, PATCHING, PROBES, clean
 from tritlens.tasks import Task
-from tritlens.train.removal import removal_config
 from tritlens.train.removal import remove_ln as _remove_ln
 from tritlens.train.session import train_config
 from tritlens.train.trainer import Event
@@ -152,8 +151,7 @@ def remove_ln(run: RunLike, out: str | os.PathLike[str], overrides: list[str] | 
     :class:`tritlens.train.removal.RemovalConfig`). Returns the three-way comparison (original,
     fine-tuned with norms, norm-free), also written to ``out/ln_removal.json``.
     """
-    settings = removal_config(overrides) if overrides else None
-    return _remove_ln(_opened(run), out, settings, resume=resume, force=force, progress=progress)
+    return _remove_ln(_opened(run), out, overrides, resume=resume, force=force, progress=progress)
 
 
 def attribute(run: RunLike, examples: int | None = 1000, split: str = "test", logit: str | int = "correct",

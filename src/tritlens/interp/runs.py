@@ -35,7 +35,8 @@ def sample(run: Run, n: int | None, split: str = "test", seed: int = 0) -> Split
         raise TritlensError(f"unknown split {split!r:.20}; choose one of {', '.join(SPLITS)}")
     if n is not None and n < 1:
         raise TritlensError(f"the number of examples must be >= 1, got {n}")
-    data = run.task.split()[SPLITS.index(split)]
+    train, test = run.task.split()
+    data = test if split == "test" else train
     order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
     return data.subset(order[: n if n is not None else len(data)])
 

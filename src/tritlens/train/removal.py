@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from tritlens.config import RunConfig, check_type, parse_value
 from tritlens.errors import ConfigError, RunDirError
 from tritlens.fields import check_fields, seed, setting
@@ -74,6 +76,8 @@ def removal_config(overrides: dict[str, Any] | list[str] | None = None,
         if key not in hints:
             raise ConfigError(f"unknown remove-ln setting {key!r:.40}; known: {', '.join(hints)}")
         tp = hints[key]
+        if key == "order" and isinstance(raw, str):  # a list of words: mlp,qk,v,final
+            raw = [w.strip() for w in raw.strip("[] ").split(",") if w.strip()]
         values[key] = parse_value(raw.strip(), tp, key) if isinstance(raw, str) else check_type(raw, tp, key)
     cfg = RemovalConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
     check_fields(cfg, "remove-ln")
@@ -141,26 +145,31 @@ class RemovalDir(RunDir):
             raise RunDirError(f"cannot clear {self.path}: {reason(exc)}") from None
 
 
-def _decide(out: RemovalDir, settings: RemovalConfig, given: bool, resume: bool, force: bool) -> str:
-    """new, resume or complete; refuses folders holding anything else."""
-    if not out.path.exists() or out.is_empty():
-        return "new"
-    if not out.path.is_dir():
+Overrides = list[str] | dict[str, Any] | None
+
+
+def _decide(out: RemovalDir, overrides: Overrides, resume: bool, force: bool) -> tuple[str, RemovalConfig]:
+    """(new, resume or complete; the settings): a resumed removal keeps its stored settings, which
+    ``overrides`` may repeat but not change. Folders holding anything else are refused."""
+    if out.path.exists() and not out.path.is_dir():
         raise RunDirError(f"{out.path} is a file; choose a directory for --out")
+    if not out.path.exists() or out.is_empty():
+        return "new", removal_config(overrides)
     stored = out.stored()
     if stored is None:
         raise RunDirError(f"{out.path} is not empty and holds no LayerNorm removal; choose another --out")
     if force:
-        return "new"
+        return "new", removal_config(overrides)
     if not resume:
         raise RunDirError(f"{out.path} already holds a LayerNorm removal; pass --resume to continue it, "
                           "--force to replace it, or choose another --out")
     theirs = removal_config(stored["settings"])
-    if given and theirs != settings:
-        diff = next(k for k in stored["settings"] if getattr(theirs, k) != getattr(settings, k))
+    given = removal_config(overrides, base=theirs)
+    if given != theirs:
+        diff = next(k for k in stored["settings"] if getattr(theirs, k) != getattr(given, k))
         raise RunDirError(f"{out.path} holds a removal with different settings ({diff}: stored "
-                          f"{getattr(theirs, diff)}, given {getattr(settings, diff)}); resume without --set")
-    return "complete" if out.is_complete() else "resume"
+                          f"{getattr(theirs, diff)}, given {getattr(given, diff)}); resume without --set")
+    return ("complete" if out.is_complete() else "resume"), theirs
 
 
 # -- the work --------------------------------------------------------------------------------------
@@ -181,10 +190,11 @@ def _scores(model: Any, task: Task) -> dict[str, float]:
     return out
 
 
-def remove_ln(source: str | os.PathLike[str] | Run, out: str | os.PathLike[str],
-              settings: RemovalConfig | None = None, *, resume: bool = False, force: bool = False,
-              progress: bool = True) -> dict[str, Any]:
-    """Remove the norms of ``source`` into ``out``; returns the comparison (also in OUT/ln_removal.json)."""
+def remove_ln(source: str | os.PathLike[str] | Run, out: str | os.PathLike[str], overrides: Overrides = None,
+              *, resume: bool = False, force: bool = False, progress: bool = True) -> dict[str, Any]:
+    """Remove the norms of ``source`` into ``out`` with the default settings changed by ``overrides``
+    (``KEY=VALUE`` strings or a dict, see :class:`RemovalConfig`); returns the comparison (also in
+    OUT/ln_removal.json)."""
     if resume and force:
         raise ConfigError("resume and force contradict each other: resume continues, force replaces")
     src = source if isinstance(source, Run) else load_run(source)
@@ -192,26 +202,30 @@ def remove_ln(source: str | os.PathLike[str] | Run, out: str | os.PathLike[str],
     rd = RemovalDir(out)
     if src.path is not None and rd.path.resolve() in (src.path.resolve(), *src.path.resolve().parents):
         raise RunDirError(f"--out {rd.path} would overwrite the source run; choose another folder")
-    given = settings is not None
-    mode = _decide(rd, settings or RemovalConfig(), given, resume, force)
+    mode, settings = _decide(rd, overrides, resume, force)
     if mode == "complete":
         return rd.stored() or {}
-    if mode == "resume" and not given:
-        settings = removal_config((rd.stored() or {})["settings"])
-    settings = settings or RemovalConfig()
     cfg = finetune_config(src.config, settings)
     probe = FakeNormModel(copy.deepcopy(base), settings.special_positions, settings.momentum)
     events = removal_events(probe, settings.order, settings.start, settings.gap)
     _events_fit(events, settings.steps)
     check_resources(cfg)
-    rd.path.mkdir(parents=True, exist_ok=True)
-    with RunLock(rd.path, "remove-ln"):
-        if _decide(rd, settings, given, resume, force) == "new":
-            rd.wipe()
-        record = {"schema": SCHEMA, "source": str(src.path or ""), "settings": dataclasses.asdict(settings),
-                  "events": [{"step": at, "norm": name} for at, name in events]}
-        _write(rd.result_path, record)
-        return _run(src, base, rd, cfg, settings, events, record, progress)
+    created = not rd.path.exists()
+    try:
+        rd.path.mkdir(parents=True, exist_ok=True)
+        with RunLock(rd.path, "remove-ln"):
+            if _decide(rd, overrides, resume, force)[0] == "new":
+                rd.wipe()
+            record = {"schema": SCHEMA, "source": str(src.path or ""),
+                      "settings": dataclasses.asdict(settings),
+                      "events": [{"step": at, "norm": name} for at, name in events]}
+            _write(rd.result_path, record)
+            return _run(src, base, rd, cfg, settings, events, record, progress)
+    except OSError as exc:
+        raise RunDirError(f"cannot write {rd.path}: {reason(exc)}") from None
+    finally:
+        if created and rd.is_empty():
+            rd.path.rmdir()
 
 
 def _write(path: Path, data: dict[str, Any]) -> None:
@@ -235,7 +249,8 @@ def _run(src: Run, base: HookedTransformer, rd: RemovalDir, cfg: RunConfig, s: R
     lnfree = fold(wrapped)
     wrapped.eval()
     test_tokens = task.split()[1].tokens[:4096]
-    fold_error = float((lnfree(test_tokens) - wrapped(test_tokens)).abs().max())
+    with torch.no_grad():
+        fold_error = float((lnfree(test_tokens) - wrapped(test_tokens)).abs().max())
     rows = [{"model": "original", **_scores(base, task)},
             {"model": "fine-tuned with norms", **_scores(control, task)},
             {"model": "norm-free", **_scores(lnfree, task)}]
