@@ -17,12 +17,14 @@ PHASE_ORDER = ("memorisation", "circuit formation", "clean-up")
 
 
 class ReportInput(NamedTuple):
-    """One run in a report: a display name, its analysis dict, metrics rows and figure arrays."""
+    """One run in a report: a display name, its analysis dict, metrics rows and figure arrays, and the
+    circuit analyses' files it has (``attribution``, ``patching``, ``probes``, ``ln_removal``)."""
 
     name: str
     analysis: dict[str, Any]
     metrics: list[dict[str, Any]]
     figure_data: dict[str, Any]
+    outputs: dict[str, Any] = {}  # noqa: RUF012 (never mutated)
 
 
 def section(inp: ReportInput, key: str) -> dict[str, Any]:
