@@ -7,10 +7,11 @@ from typing import Any
 
 from tritlens.config import RunConfig
 from tritlens.errors import ConfigError
+from tritlens.presets.circuits import CIRCUITS
 from tritlens.presets.discrete import DISCRETE
 from tritlens.presets.modular import MODULAR
 
-PRESETS: dict[str, dict[str, Any]] = {**MODULAR, **DISCRETE}
+PRESETS: dict[str, dict[str, Any]] = {**MODULAR, **DISCRETE, **CIRCUITS}
 
 
 def preset_names() -> list[str]:
