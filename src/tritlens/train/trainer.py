@@ -27,7 +27,7 @@ from tritlens.models import Model
 from tritlens.run import RunDir, save_tensors
 from tritlens.tasks import Split, Task
 from tritlens.train.checkpoint import ResumeState, load_resume, save_resume
-from tritlens.train.extensions import Extension
+from tritlens.train.extensions import Extension, config_extensions
 from tritlens.train.memory import resolve_device
 
 EVAL_CHUNK = 16_384
@@ -102,7 +102,8 @@ class Trainer:
         self.device = resolve_device(cfg.train.device)
         self.task = task or build_task(cfg)
         self.model = (model if model is not None else build_model(cfg, self.task)).to(self.device)
-        self.extensions = nn.ModuleList(extensions).to(self.device)
+        self.extensions = nn.ModuleList([*extensions, *config_extensions(cfg, self.task, self.model)])
+        self.extensions.to(self.device)
         self.opt = make_optimizer(self.model, cfg, self.extensions)
         self.gen = torch.Generator().manual_seed(cfg.train.seed)
         self.dtype = torch.float64 if cfg.train.loss_dtype == "float64" else torch.float32
