@@ -1,4 +1,4 @@
-"""The auxiliary readout loss (train.aux_*): linear heads learn a task feature with the model; exact resume."""
+"""Auxiliary readout loss (train.aux_*): linear heads learn a task feature with the model; exact resume."""
 
 from __future__ import annotations
 
