@@ -9,6 +9,7 @@ from cli_checks import fails
 import tritlens.api as api
 from tritlens.errors import TritlensError
 from tritlens.interp.attribution import attribute
+from tritlens.interp.sensitivity import token_sensitivity
 from tritlens.models import HookedTransformer, TransformerConfig
 from tritlens.presets import preset_config
 
@@ -114,3 +115,18 @@ def test_attribute_command_writes_once(tmp_path, capsys):
     discrete = api.train(config=preset_config("ternary-mlp-modadd", ["train.steps=2"]), progress=False)
     with pytest.raises(TritlensError, match="attribution needs a transformer"):
         api.attribute(discrete)
+
+
+def test_token_sensitivity_finds_the_input_an_answer_reads():
+    """A planted 'model' whose answer at position 3 is token 1 (logit 5): changing token 1 moves the
+    predicted logit by 5, changing token 0 by nothing; the constant token at 2 is not an input."""
+    def planted(tokens):
+        return torch.nn.functional.one_hot(tokens[:, 1], V).float().unsqueeze(1).expand(-1, T, -1) * 5.0
+
+    tokens = torch.randint(V, (50, T), generator=torch.Generator().manual_seed(8))
+    tokens[:, 2] = 0
+    result = token_sensitivity(planted, tokens, [3])
+    assert result["inputs"] == [0, 1] and result["outputs"] == [3]
+    assert torch.allclose(result["grid"], torch.tensor([[0.0], [5.0]], dtype=torch.float64))
+    with pytest.raises(TritlensError, match="cannot use \\[2\\]"):
+        token_sensitivity(planted, tokens, [3], inputs=[2])

@@ -129,7 +129,9 @@ def make_circuit_outputs(seed: int = 0, layers: int = 2, heads: int = 4, n_ctx: 
     dla = rng.normal(0, 1, (len(names), len(positions)))
     attribution = {"schema": 1, "run": {"path": "runs/x", "norm": "layer"}, "n_examples": 1000,
                    "logit": "correct", "positions": list(positions), "components": names, "dla": dla.tolist(),
-                   "direct_effect": (dla * 0.8 + rng.normal(0, 0.1, dla.shape)).tolist(), "nmae": 0.21}
+                   "direct_effect": (dla * 0.8 + rng.normal(0, 0.1, dla.shape)).tolist(), "nmae": 0.21,
+                   "sensitivity": {"inputs": [0, 1, 2], "outputs": list(positions),
+                                   "grid": rng.uniform(0, 3, (3, len(positions))).tolist()}}
 
     def grid(rows: int, cols: int) -> dict[str, Any]:
         act = rng.normal(0, 3, (rows, cols))

@@ -187,15 +187,15 @@ def test_circuit_sections_render(tmp_path):
     with_all = make_input("lnfree")._replace(outputs=outputs)
     only_attribution = make_input("other", seed=1)._replace(outputs={"attribution": outputs["attribution"]})
     page = build_report([with_all, only_attribution])
-    for title in ("Direct logit attribution", "Activation vs attribution patching", "Probes",
-                  "LayerNorm removal"):
+    for title in ("Direct logit attribution", "Which input moves which answer",
+                  "Activation vs attribution patching", "Probes", "LayerNorm removal"):
         assert f">{title}</h2>" in page
     result = probe(page, tmp_path)
     grids = len(outputs["patching"]["grids"])
     base = 3 + 2 + 2 * 2  # figures of two plain runs: shared ones, and attention and neurons per run
     base_heatmaps = 2 * (4 + 6)
-    assert_all_rendered(result, expected=base + 2 + 1 + 1 + 1,
-                        heatmaps=base_heatmaps + 2 * grids + len(outputs["probes"]["probes"]))
+    assert_all_rendered(result, expected=base + 2 + 2 + 1 + 1 + 1,  # attribution and sensitivity: 2 runs
+                        heatmaps=base_heatmaps + 2 + 2 * grids + len(outputs["probes"]["probes"]))
 
 
 def test_real_circuit_outputs_render(tmp_path):
@@ -218,6 +218,6 @@ def test_real_circuit_outputs_render(tmp_path):
     assert result["errors"] == []
     assert all(v["rendered"] and v["traces"] > 0 for v in result["plots"].values())
     names = set(result["plots"])
-    for key in ("attribution-ln", "attribution-free", "patching-ln", "patching-free", "probes-ln",
-                "probes-free", "ln-removal-free"):
+    for key in ("attribution-ln", "attribution-free", "sensitivity-ln", "patching-ln", "patching-free",
+                "probes-ln", "probes-free", "ln-removal-free"):
         assert f"fig-{key}" in names, sorted(names)

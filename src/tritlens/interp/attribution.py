@@ -27,6 +27,7 @@ from torch import Tensor
 
 from tritlens.errors import TritlensError
 from tritlens.interp.runs import CHUNK, run_header, sample, transformer
+from tritlens.interp.sensitivity import token_sensitivity, varying_positions
 from tritlens.models import HookedTransformer
 from tritlens.models.layers import Norm
 from tritlens.run import Run
@@ -179,8 +180,13 @@ def summary(result: Attribution, header: dict[str, Any], logit: str | int) -> di
 
 def attribute_run(run: Run, n: int | None = 1000, split: str = "test", logit: str | int = "correct",
                   seed: int = 0) -> tuple[Attribution, dict[str, Any]]:
-    """Attribution of ``n`` examples of a run's split, and its ``attribution.json`` summary."""
+    """Attribution of ``n`` examples of a run's split, and its ``attribution.json`` summary (with the
+    token sensitivity grid when some input position varies)."""
     model = transformer(run, "attribution")
     data = sample(run, n, split, seed)
-    result = attribute(model, data.tokens, data.targets, tuple(run.task.answer_positions), logit)
-    return result, summary(result, {**run_header(run), "split": split}, logit)
+    positions = tuple(run.task.answer_positions)
+    result = attribute(model, data.tokens, data.targets, positions, logit)
+    out = summary(result, {**run_header(run), "split": split}, logit)
+    if len(data) > 1 and varying_positions(data.tokens, min(positions)):
+        out["sensitivity"] = token_sensitivity(model, data.tokens, positions, seed=seed)
+    return result, out

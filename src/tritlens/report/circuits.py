@@ -72,6 +72,22 @@ def attribution_bars(run: ReportInput) -> go.Figure | None:
     return fig
 
 
+def sensitivity_heatmap(run: ReportInput) -> go.Figure | None:
+    """Mean |change of the predicted logit| at each answer position when one input token changes."""
+    data = _output(run, "attribution")
+    part = data.get("sensitivity") if data else None
+    grid = _matrix(part.get("grid")) if isinstance(part, dict) else None
+    if grid is None:
+        return None
+    fig = go.Figure(go.Heatmap(z=grid, x=[f"answer pos {p}" for p in part.get("outputs") or []],
+                               y=[f"input pos {p}" for p in part.get("inputs") or []], colorscale="Viridis",
+                               colorbar=dict(title="mean |Δ logit|", thickness=12), texttemplate="%{z:.2f}",
+                               hovertemplate="%{y} -> %{x}: %{z:.4g}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(height=120 + 28 * grid.shape[0], font=FONT, margin=dict(l=90, r=20, t=30, b=60))
+    return fig
+
+
 def patching_heatmaps(run: ReportInput) -> go.Figure | None:
     """Activation patching next to attribution patching, one row per grid, on one colour scale."""
     data = _output(run, "patching")

@@ -130,6 +130,10 @@ def circuit_sections(runs: Sequence[ReportInput]) -> list[Section]:
          "attributed logit at each answer position: DLA reads it through the final norm with its cached "
          "scale; the direct effect removes the component and recomputes the norm. Without a final norm the "
          "two are equal; NMAE measures how far apart they are.", circuits.attribution_bars),
+        ("sensitivity", "Which input moves which answer",
+         "Mean absolute change of the logit of the model's prediction at each answer position when one "
+         "input token is replaced by another value seen at that position (Bai et al.'s per-digit "
+         "attribution grid).", circuits.sensitivity_heatmap),
         ("patching", "Activation vs attribution patching",
          "Change of the metric when one site of the corrupted run takes the clean activation (left), and "
          "its first-order estimate from one backward pass (right), on one colour scale.",
@@ -142,8 +146,8 @@ def circuit_sections(runs: Sequence[ReportInput]) -> list[Section]:
          "Test loss during the fine-tune in which the norms go fake one at a time (dotted lines), and the "
          "original model, the same fine-tune with norms, and the norm-free result.", circuits.ln_removal),
     ]
-    key_of = {"attribution": "attribution", "patching": "patching", "probes": "probes",
-              "ln-removal": "ln_removal"}
+    key_of = {"attribution": "attribution", "sensitivity": "attribution", "patching": "patching",
+              "probes": "probes", "ln-removal": "ln_removal"}
     return [_per_run(key, title, caption, fn, [r for r in runs if key_of[key] in r.outputs], key)
             for key, title, caption, fn in specs if any(key_of[key] in r.outputs for r in runs)]
 

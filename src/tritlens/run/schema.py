@@ -104,6 +104,8 @@ ATTRIBUTION = {  # RUN/attribution.json: [component][answer position] means over
         **{k: MATRIX for k in ("dla", "dla_abs", "direct_effect", "direct_effect_abs")},
         **{k: NUMBERS for k in ("logit_mean", "constant_mean")},
         "dla_sum_error": NUMBER, "direct_sum_error": NUMBER,
+        "sensitivity": {"type": "object", "required": ["inputs", "outputs", "grid"],
+                        "properties": {"inputs": INTS, "outputs": INTS, "grid": MATRIX}},
         "top_neurons": {"type": "object", "additionalProperties": {"type": "array", "items": {
             "type": "array", "items": {"type": "object", "required": ["neuron", "dla"],
                                        "properties": {"neuron": INT, "dla": NUMBER}}}}},
