@@ -30,6 +30,7 @@ from tritlens.interp.attribution import attribute_run
 from tritlens.interp.patching import patch_run
 from tritlens.interp.probes import Target, probe_key, probe_run
 from tritlens.interp.runs import output, update_output, write_output
+from tritlens.interp.vsa import vsa_probe_run
 from tritlens.logic import (
     FORMATS,
     Circuit,
@@ -56,7 +57,7 @@ MAX_MODULE_INPUTS = 16
 
 __all__ = ["Run", "RunConfig", "presets", "make_config", "train", "load_run", "info", "analyze", "report",
            "compile_circuit", "circuit_output", "write_circuit", "verify", "modules", "aig_stats",
-           "parameter_count", "trit_summary", "remove_ln", "attribute", "patching", "probe"]
+           "parameter_count", "trit_summary", "remove_ln", "attribute", "patching", "probe", "vsa_probe"]
 
 
 def _opened(run: RunLike) -> Run:
@@ -187,14 +188,36 @@ def probe(run: RunLike, target: Target, hook: str = "resid_post", positions: lis
     """Probe quality over layer x position for one target; added to ``RUN/probes.json`` under
     ``target@hook`` (an existing entry is replaced only with ``force``)."""
     opened = _opened(run)
-    writing = write and opened.path is not None
     key = probe_key(target, hook, shuffle)
-    if writing and not force and opened.dir.file("probes.json").exists() \
-            and key in opened.dir.read_json("probes.json", PROBES)["probes"]:
-        raise TritlensError(f"probes.json already holds {key}; pass --force to replace it")
+    writing = _probe_slot(opened, key, write, force)
     data = probe_run(opened, target, hook, positions, examples, split, classes, shuffle)
+    return _add_probe(opened, key, data, writing)
+
+
+def vsa_probe(run: RunLike, targets: list[str], hook: str = "resid_post", position: int | None = None,
+              examples: int | None = 2000, split: str = "test", dim: int = 4096, write: bool = True,
+              force: bool = False) -> dict[str, Any]:
+    """A hyperdimensional probe decoding the bindings of several class targets (roles) at one position,
+    against a logistic probe per role; added to ``RUN/probes.json`` under ``vsa:targets@hook``."""
+    opened = _opened(run)
+    key = f"vsa:{','.join(targets)}@{hook}"
+    writing = _probe_slot(opened, key, write, force)
+    data = vsa_probe_run(opened, targets, hook, position, examples, split, dim)
+    return _add_probe(opened, key, data, writing)
+
+
+def _probe_slot(run: Run, key: str, write: bool, force: bool) -> bool:
+    """Whether the probe will be written; refuses an existing entry without ``force`` (before the work)."""
+    writing = write and run.path is not None
+    if writing and not force and run.dir.file("probes.json").exists() \
+            and key in run.dir.read_json("probes.json", PROBES)["probes"]:
+        raise TritlensError(f"probes.json already holds {key}; pass --force to replace it")
+    return writing
+
+
+def _add_probe(run: Run, key: str, data: dict[str, Any], writing: bool) -> dict[str, Any]:
     if writing:
-        update_output(opened, "probes.json", PROBES,
+        update_output(run, "probes.json", PROBES,
                       lambda old: {"schema": 1, "probes": {**(old or {}).get("probes", {}), key: data}})
     return clean(data)
 

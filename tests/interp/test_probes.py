@@ -11,6 +11,7 @@ from cli_checks import fails
 import tritlens.api as api
 from tritlens.errors import TritlensError
 from tritlens.interp.probes import fit_probes, probe_run
+from tritlens.interp.vsa import vsa_probe, vsa_probe_run
 from tritlens.presets import preset_config
 from tritlens.run import Run
 
@@ -95,5 +96,32 @@ def test_probe_command_adds_entries(tmp_path, capsys):
     before = (run / "probes.json").read_bytes()
     fails(capsys, ["probe", str(run), "--target", "a"], "already holds a@resid_post")
     fails(capsys, ["probe", str(run), "--target", "a", "--force", "--examples", "10"], "at least 20 examples")
-    fails(capsys, ["probe", str(run), "--target", "a", "--positions", "1,x"], "expected comma-separated")
     assert (run / "probes.json").read_bytes() == before
+    fails(capsys, ["probe", str(run), "--target", "a", "--positions", "1,x"], "expected comma-separated")
+    fails(capsys, ["probe", str(run), "--target", "a,b", "--vsa", "--positions", "0,1"], "one position")
+    assert main(["probe", str(run), "--target", "a,b", "--vsa", "--positions", "1", "--examples", "60"]) == 0
+    assert "vsa:a,b@resid_post" in json.loads((run / "probes.json").read_text())["probes"]
+
+
+def test_vsa_probe_decodes_planted_bindings_and_not_shuffled_ones():
+    gen = torch.Generator().manual_seed(1)
+    labels = torch.randint(10, (800, 4), generator=gen)  # 4 roles (digit positions), 10 values (digits)
+    embed = torch.randn(4, 10, 32, generator=gen)
+    acts = sum(embed[r][labels[:, r]] for r in range(4)) + 0.1 * torch.randn(800, 32, generator=gen)
+    found = vsa_probe(acts, labels, 10)
+    assert (found["vsa"] > 0.95).all() and (found["linear"] > 0.95).all()
+    shuffled = vsa_probe(acts, labels[torch.randperm(800, generator=gen)], 10)
+    assert (shuffled["vsa"] < 0.3).all()
+
+
+def test_vsa_probe_on_a_run(tmp_path, capsys):
+    run = _random_run()
+    data = vsa_probe_run(run, ["a", "b"], "resid_pre", position=1, split="test")
+    assert data["rows"] == ["vsa", "linear"] and data["cols"] == ["a", "b"]
+    assert data["test"][0, 1] > 0.9 and data["test"][0, 0] < 0.3  # position 1 holds b, not yet a
+    with pytest.raises(TritlensError, match="two or more class targets"):
+        vsa_probe_run(run, ["a"])
+    with pytest.raises(TritlensError, match="per-example class features"):
+        vsa_probe_run(run, ["a", "answer"])
+    with pytest.raises(TritlensError, match="position 7 does not exist"):
+        vsa_probe_run(run, ["a", "b"], position=7)

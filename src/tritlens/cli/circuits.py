@@ -8,7 +8,7 @@ from typing import Any
 
 import tritlens.api as tl
 from tritlens.cli.common import int_in, set_threads
-from tritlens.errors import short
+from tritlens.errors import TritlensError, short
 from tritlens.interp.interventions import METRICS
 from tritlens.interp.patching import GRIDS
 from tritlens.interp.runs import SPLITS
@@ -95,8 +95,15 @@ def cmd_patch(args: argparse.Namespace) -> None:
 
 def cmd_probe(args: argparse.Namespace) -> None:
     set_threads(args.threads)
-    data = tl.probe(args.run, args.target, args.hook, args.positions, args.examples, args.split,
-                    shuffle=args.shuffle, force=args.force)
+    if args.vsa:
+        if args.shuffle or (args.positions and len(args.positions) > 1):
+            raise TritlensError("--vsa probes one position (--positions P) and has no --shuffle control")
+        data = tl.vsa_probe(args.run, [t.strip() for t in args.target.split(",") if t.strip()], args.hook,
+                            args.positions[0] if args.positions else None, args.examples, args.split,
+                            force=args.force)
+    else:
+        data = tl.probe(args.run, args.target, args.hook, args.positions, args.examples, args.split,
+                        shuffle=args.shuffle, force=args.force)
     lines = [f"{args.run}: {data['kind']} probe of {data['target']} at {data['hook']} ({data['metric']} on "
              f"held-out examples; chance {data['chance'][0][0]:.3g})", "        " + " ".join(
                  f"{c:>8}" for c in data["cols"])]
@@ -154,4 +161,7 @@ def add_commands(sub: Any) -> None:
                    help="resid_pre|resid_mid|resid_post|attn_out|mlp_out (every layer) or a full hook name")
     p.add_argument("--positions", type=int_list, help="comma-separated positions (default: all defined)")
     p.add_argument("--shuffle", action="store_true", help="control: probe randomly permuted targets")
+    p.add_argument("--vsa", action="store_true",
+                   help="hyperdimensional probe of the bindings of several targets (--target a0,a1,b0) at "
+                        "one position, against a logistic probe per target")
     p.set_defaults(fn=cmd_probe)

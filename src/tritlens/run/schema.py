@@ -133,7 +133,7 @@ PROBE = {  # one probe grid (layer x position) of RUN/probes.json
     "required": ["target", "hook", "metric", "rows", "cols", "test"],
     "properties": {
         "schema": {"const": 1}, "run": _HEADER, "target": {"type": "string"}, "hook": {"type": "string"},
-        "kind": {"enum": ["linear", "logistic"]}, "metric": {"enum": ["accuracy", "mae"]},
+        "kind": {"enum": ["linear", "logistic", "vsa"]}, "metric": {"enum": ["accuracy", "mae"]},
         "classes": {"type": ["integer", "null"]}, "shuffled": {"type": "boolean"}, "n_examples": INT,
         "rows": TEXTS, "cols": TEXTS, "positions": INTS, "test": MATRIX, "train": MATRIX, "chance": MATRIX,
     },
