@@ -12,11 +12,16 @@ from __future__ import annotations
 
 from tritlens.logic.aig import AIG, FALSE, TRUE, Latch, negate
 from tritlens.logic.aiger import parse_aiger, read_aiger, to_aag, to_aig, write_aiger
+from tritlens.logic.care import CareSet, prove_care_equivalent
+from tritlens.logic.check import PropertyResult, check_property
 from tritlens.logic.circuit import Circuit
+from tritlens.logic.collapse import collapse
 from tritlens.logic.compile import compile_model, refuse_unless_discrete
+from tritlens.logic.dontcare import CareResult, simplify_care
 from tritlens.logic.export import FORMATS, export, write
 from tritlens.logic.modules import Module, find_modules
 from tritlens.logic.passes import balance, fraig, rebuild
+from tritlens.logic.props import PropertySet, parse_properties
 from tritlens.logic.prove import (
     FAILED,
     PROVED,
@@ -30,7 +35,7 @@ from tritlens.logic.prove import (
     prove_spec,
 )
 from tritlens.logic.rewrite import rewrite
-from tritlens.logic.simplify import simplify
+from tritlens.logic.simplify import DEFAULT_PASSES, STRUCTURAL_PASSES, simplify
 from tritlens.logic.specs import SPEC_NAMES, FsmSpec, Spec, make_spec
 from tritlens.logic.stats import circuit_stats, with_aig
 
@@ -45,7 +50,18 @@ __all__ = [
     "to_aag",
     "to_aig",
     "write_aiger",
+    "CareResult",
+    "CareSet",
     "Circuit",
+    "DEFAULT_PASSES",
+    "PropertyResult",
+    "PropertySet",
+    "STRUCTURAL_PASSES",
+    "check_property",
+    "collapse",
+    "parse_properties",
+    "prove_care_equivalent",
+    "simplify_care",
     "with_aig",
     "compile_model",
     "refuse_unless_discrete",

@@ -138,22 +138,44 @@ def to_json(aig: AIG) -> str:
     return json.dumps(gate_graph(aig), indent=1)
 
 
-def to_graphml(aig: AIG) -> str:
-    """GraphML with node type/level and edge inversion attributes."""
+def to_graphml(aig: AIG, layout: dict | None = None) -> str:
+    """GraphML with node type/level and edge inversion attributes.
+
+    With ``layout`` (from ``tritlens.logic.layout.layout_graph``) every node also gets ``x``, ``y``
+    (Gephi reads them as positions), ``module`` (its community) and ``role``.
+    """
     graph = gate_graph(aig)
+    extra: dict[str, dict] = {}
+    if layout is not None:
+        from tritlens.logic.layout import node_attributes
+
+        extra = node_attributes(layout)
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<graphml xmlns="http://graphml.graphdrawing.org/xmlns">',
         '  <key id="type" for="node" attr.name="type" attr.type="string"/>',
         '  <key id="level" for="node" attr.name="level" attr.type="int"/>',
+    ]
+    if layout is not None:
+        lines += [
+            '  <key id="x" for="node" attr.name="x" attr.type="double"/>',
+            '  <key id="y" for="node" attr.name="y" attr.type="double"/>',
+            '  <key id="module" for="node" attr.name="module" attr.type="int"/>',
+            '  <key id="role" for="node" attr.name="role" attr.type="string"/>',
+        ]
+    lines += [
         '  <key id="inverted" for="edge" attr.name="inverted" attr.type="boolean"/>',
         '  <graph id="G" edgedefault="directed">',
     ]
     for node in graph["nodes"]:
-        lines.append(
-            f'    <node id="{escape(node["id"])}"><data key="type">{node["type"]}</data>'
-            f'<data key="level">{node["level"]}</data></node>'
-        )
+        data = f'<data key="type">{node["type"]}</data><data key="level">{node["level"]}</data>'
+        attrs = extra.get(node["id"])
+        if attrs is not None:
+            data += (
+                f'<data key="x">{attrs["x"]}</data><data key="y">{attrs["y"]}</data>'
+                f'<data key="module">{attrs["module"]}</data><data key="role">{attrs["role"]}</data>'
+            )
+        lines.append(f'    <node id="{escape(node["id"])}">{data}</node>')
     for k, edge in enumerate(graph["edges"]):
         lines.append(
             f'    <edge id="e{k}" source="{escape(edge["source"])}" target="{escape(edge["target"])}">'
@@ -184,8 +206,11 @@ def to_dot(aig: AIG, limit: int = DOT_LIMIT) -> str:
     return "\n".join([*lines, "}"]) + "\n"
 
 
-def export(aig: AIG, fmt: str) -> str | bytes:
-    """Text (or bytes for binary AIGER) of ``aig`` in ``fmt``: one of FORMATS."""
+def export(aig: AIG, fmt: str, layout: dict | None = None) -> str | bytes:
+    """Text (or bytes for binary AIGER) of ``aig`` in ``fmt``: one of FORMATS.
+
+    ``layout`` (from ``layout.layout_graph``) adds positions and modules to GraphML; other formats
+    ignore it."""
     writers = {
         "aag": to_aag,
         "aig": to_aig,
@@ -197,14 +222,16 @@ def export(aig: AIG, fmt: str) -> str | bytes:
     }
     if fmt not in writers:
         raise TritlensError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if fmt == "graphml" and layout is not None:
+        return to_graphml(aig, layout)
     return writers[fmt](aig)
 
 
-def write(aig: AIG, path: str | Path, fmt: str | None = None) -> Path:
+def write(aig: AIG, path: str | Path, fmt: str | None = None, layout: dict | None = None) -> Path:
     """Write ``aig`` to ``path``; the format defaults to the file extension."""
     path = Path(path)
     fmt = fmt or path.suffix.lstrip(".")
-    data = export(aig, fmt)
+    data = export(aig, fmt, layout)
     if isinstance(data, bytes):
         path.write_bytes(data)
     else:

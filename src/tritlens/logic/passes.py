@@ -18,7 +18,7 @@ from collections.abc import Callable
 import numpy as np
 from pysat.solvers import Solver
 
-from tritlens.logic.aig import AIG, AND
+from tritlens.logic.aig import AIG, AND, map_lit, transfer
 from tritlens.logic.sat import SOLVER, sat_lit
 from tritlens.logic.sim import Simulator, exhaustive_words
 
@@ -142,7 +142,30 @@ def fraig(aig: AIG, n_random_words: int = 64, seed: int = 0, conflicts: int = 10
     """Merge functionally equivalent nodes (proved by SAT, budgeted; unproved pairs stay apart)."""
     aig = rebuild(aig)
     vals = _signatures(aig, n_random_words, seed)
-    exact = len(aig.inputs) + len(aig.latches) <= 12
+    return merge_equivalent(aig, vals, len(aig.inputs) + len(aig.latches) <= 12, conflicts)
+
+
+def merge_equivalent(
+    aig: AIG,
+    vals: np.ndarray,
+    exact: bool,
+    conflicts: int = 1000,
+    assume: AIG | None = None,
+    n_patterns: int | None = None,
+) -> AIG:
+    """Merge nodes whose signature rows (``vals``, [num_vars, W]) agree up to complement.
+
+    With ``exact`` the rows cover every input that matters and merges need no proof; otherwise each
+    merge is proved by SAT, with the one-output predicate ``assume`` (over ``aig``'s inputs)
+    asserted when given. Only the first ``n_patterns`` lanes count (default: all).
+    """
+    if n_patterns is not None:
+        lanes = np.zeros(vals.shape[1] * 64, dtype=bool)
+        lanes[:n_patterns] = True
+        vals = vals & np.packbits(lanes, bitorder="little").view("<u8").astype(np.uint64)[None, :]
+        full = ~np.packbits(lanes, bitorder="little").view("<u8").astype(np.uint64)
+    else:
+        full = np.zeros(vals.shape[1], dtype=np.uint64)
     classes: dict[bytes, int] = {}
     dst, lit_of = _copy_frame(aig)
     for v in range(aig.num_vars):  # constant and leaves first, so they become representatives
@@ -150,10 +173,12 @@ def fraig(aig: AIG, n_random_words: int = 64, seed: int = 0, conflicts: int = 10
             classes.setdefault(vals[v].tobytes(), 2 * v)
     with Solver(name=SOLVER) as solver:
         encoded: set[int] = set()
+        if assume is not None and not exact:
+            _assume(solver, encoded, dst, assume)
         for v in sorted(aig.cone(aig.roots())):
             a, b = aig.fanin0[v], aig.fanin1[v]
             lit_of[v] = dst.AND(lit_of[a >> 1] ^ (a & 1), lit_of[b >> 1] ^ (b & 1))
-            sig, inv = vals[v], ~vals[v]
+            sig, inv = vals[v], ~(vals[v] | full)
             phase = 0 if sig.tobytes() <= inv.tobytes() else 1
             key = (inv if phase else sig).tobytes()
             rep = classes.get(key)
@@ -168,6 +193,14 @@ def fraig(aig: AIG, n_random_words: int = 64, seed: int = 0, conflicts: int = 10
             ):
                 lit_of[v] = target
     return rebuild(_finish(aig, dst, lit_of, lambda lit: lit_of[lit >> 1] ^ (lit & 1)))
+
+
+def _assume(solver: Solver, encoded: set[int], dst: AIG, predicate: AIG) -> None:
+    """Copy the predicate onto ``dst``'s inputs and assert it in the solver."""
+    lits = transfer(dst, predicate, {v: 2 * u for v, u in zip(predicate.inputs, dst.inputs, strict=True)})
+    valid = map_lit(lits, predicate.outputs[0])
+    _encode(solver, encoded, dst, [valid])
+    solver.add_clause([sat_lit(valid)])
 
 
 def _encode(solver: Solver, encoded: set[int], g: AIG, lits: list[int]) -> None:
@@ -198,4 +231,4 @@ def _prove_equal(solver: Solver, encoded: set[int], g: AIG, x: int, y: int, conf
     return solver.solve_limited(assumptions=[-sx, sy]) is False
 
 
-__all__ = ["balance", "fraig", "rebuild"]
+__all__ = ["balance", "fraig", "merge_equivalent", "rebuild"]

@@ -17,7 +17,7 @@ from tritlens.logic.aig import AIG, AND
 from tritlens.logic.passes import rebuild
 from tritlens.logic.synth import FULL, VAR_TT, K, Program, expand_table, library, shrink_table
 
-Cut = tuple[tuple[int, ...], int, int]  # sorted leaves, truth table, leaf bit mask
+Cut = tuple[tuple[int, ...], int]  # sorted leaves, truth table
 
 
 # -- the in-place graph ------------------------------------------------------------------------
@@ -45,7 +45,6 @@ class _Graph:
             self.ref[lit >> 1] += 1
         self.cut_limit = cut_limit
         self.cuts: dict[int, list[Cut]] = {}
-        self.dead_mask = 0
         self.columns = (self.f0, self.f1, self.is_and, self.ord, self.dead, self.ref, self.fanouts)
 
     def _link(self, v: int) -> None:
@@ -78,34 +77,43 @@ class _Graph:
 
     # -- cuts ---------------------------------------------------------------------------------
     def get_cuts(self, v: int) -> list[Cut]:
-        """Priority cuts of ``v`` (the trivial cut last): sorted leaves, table, leaf bit mask."""
+        """Priority cuts of ``v`` (the trivial cut last): sorted leaves and truth table."""
         if not self.is_and[v]:
-            return [((v,), VAR_TT[0], 1 << v)]
+            return [((v,), VAR_TT[0])]
         got = self.cuts.get(v)
         if got is not None:
             return got
         a, b = self.f0[v], self.f1[v]
         na, nb = FULL if a & 1 else 0, FULL if b & 1 else 0
-        found: dict[int, tuple[tuple[int, ...], int]] = {}
+        dead = self.dead
+        found: dict[tuple[int, ...], tuple[tuple[int, ...], int]] = {}
         cuts_b = self.get_cuts(b >> 1)
-        for la, ta, ma in self.get_cuts(a >> 1):
-            for lb, tb, mb in cuts_b:
-                m = ma | mb
-                if m.bit_count() > K or m in found or m & self.dead_mask:
+        for la, ta in self.get_cuts(a >> 1):
+            for lb, tb in cuts_b:
+                if la == lb:
+                    leaves = la
+                else:
+                    union = set(la)
+                    union.update(lb)
+                    if len(union) > K:
+                        continue
+                    leaves = tuple(sorted(union))
+                if leaves in found or any(dead[x] for x in leaves):
                     continue
-                leaves = tuple(sorted(set(la).union(lb)))
                 ta2 = expand_table(ta ^ na, tuple(map(leaves.index, la)))
                 tb2 = expand_table(tb ^ nb, tuple(map(leaves.index, lb)))
                 keep, tt = shrink_table(ta2 & tb2, len(leaves))
-                found[m] = (tuple(leaves[i] for i in keep), tt)
+                found[leaves] = (leaves if len(keep) == len(leaves) else tuple(leaves[i] for i in keep), tt)
         kept: list[Cut] = []
+        kept_sets: list[frozenset[int]] = []
         for leaves, tt in sorted(found.values(), key=lambda c: len(c[0])):
-            m = sum(1 << x for x in leaves)
-            if not any(k[2] & m == k[2] for k in kept):
-                kept.append((leaves, tt, m))
+            as_set = frozenset(leaves)
+            if not any(k <= as_set for k in kept_sets):
+                kept.append((leaves, tt))
+                kept_sets.append(as_set)
                 if len(kept) >= self.cut_limit:
                     break
-        kept.append(((v,), VAR_TT[0], 1 << v))
+        kept.append(((v,), VAR_TT[0]))
         self.cuts[v] = kept
         return kept
 
@@ -183,7 +191,6 @@ class _Graph:
         while stack:
             n = stack.pop()
             self.dead[n] = True
-            self.dead_mask |= 1 << n
             if self.strash.get((self.f0[n], self.f1[n])) == n:
                 del self.strash[(self.f0[n], self.f1[n])]
             self.cuts.pop(n, None)
@@ -229,10 +236,12 @@ def _sweep(g: _Graph, zero_gain: bool) -> int:
         if not g.is_and[v] or g.dead[v]:
             continue
         best: tuple[int, Program, tuple[int, ...]] | None = None
-        for leaves, tt, _ in g.get_cuts(v):
+        for leaves, tt in g.get_cuts(v):
             if leaves == (v,) or any(g.dead[x] or g.ord[x] >= g.ord[v] for x in leaves):
                 continue
             freed = g.mffc(v, leaves)
+            if len(freed) == 1 and not zero_gain:  # only a node that already exists could replace v
+                continue
             need = len(freed) - (0 if zero_gain else 1) if best is None else len(freed) - best[0] - 1
             if need < 0:
                 continue

@@ -211,3 +211,39 @@ def library(tt: int, slack: int = 1, limit: int = 8) -> tuple[Program, ...]:
     scored = sorted((len(_program(e, s)[0]), n, s) for n, e in enumerate(cands) for s in (0, 1))
     progs = dict.fromkeys(_program(cands[n], s) for cost, n, s in scored if cost <= scored[0][0] + slack)
     return tuple(progs)[:limit]
+
+
+def replicate(tt: int, k: int) -> int:
+    """A table over k <= 4 variables (2^k bits) as a 16-bit table that ignores variables k..3."""
+    width = 1 << k
+    return sum(tt << (width * r) for r in range(16 // width)) & FULL
+
+
+def best_cost(tt: int) -> int:
+    """AND count of the cheapest structure the heuristics find for a 16-bit table."""
+    return _best(tt)[0]
+
+
+def cheapest_completion(lo: int, hi: int, k: int, max_free: int = 4) -> int:
+    """The cheapest 16-bit table between ``lo`` and ``hi`` (k-variable tables, lo within hi).
+
+    Minterms in ``hi`` but not ``lo`` are don't-cares: every completion is tried when there are at
+    most ``max_free`` of them, else the extremes and the ISOP cover of the interval.
+    """
+    free = [m for m in range(1 << k) if (hi >> m) & 1 and not (lo >> m) & 1]
+    if len(free) <= max_free:
+        cands = [lo | sum(1 << m for j, m in enumerate(free) if (s >> j) & 1) for s in range(1 << len(free))]
+        cands = [replicate(c, k) for c in cands]
+    else:
+        lo16, hi16 = replicate(lo, k), replicate(hi, k)
+        cands = [lo16, hi16, _isop(lo16, hi16)[1]]
+    return min(cands, key=lambda tt: (best_cost(tt), tt))
+
+
+def build_tt(g: AIG, tt: int, leaves: list[int]) -> int:
+    """Build the cheapest found structure of a 16-bit table over ``leaves`` (padded to four) into g."""
+    if tt in (0, FULL):
+        return int(tt == FULL)
+    _, expr = _best(tt)
+    style = min((0, 1), key=lambda s: len(_program(expr, s)[0]))
+    return _build(g, expr, list(leaves) + [0] * (K - len(leaves)), style)

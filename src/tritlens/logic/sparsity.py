@@ -1,0 +1,93 @@
+"""Does sparsification make the gate graph fall apart into modules? Measure it.
+
+``measure`` compiles one fully discrete model, simplifies it structurally (no ``collapse``: the
+question is about the network's own graph), and counts gates, zero trits, independent cone modules
+and Leiden communities (with their modularity). ``sparsity_sweep`` trains a preset at several values
+of ``model.sparsity`` and measures each run. Training goes through a ``train`` callable with the
+signature of ``tritlens.api.train`` (passed in, since the logic stage never imports the front door).
+
+Example::
+
+    from tritlens.api import train
+    rows = sparsity_sweep(train, "ternary-mlp-modadd", [0.0, 0.01, 0.1, 0.3])
+    print(sweep_table(rows))
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from tritlens.logic import circuit_stats
+from tritlens.logic.communities import find_communities
+from tritlens.logic.compile import compile_model
+from tritlens.logic.simplify import STRUCTURAL_PASSES, simplify
+
+COLUMNS = (
+    ("sparsity", "model.sparsity", "{}"),
+    ("seed", "seed", "{}"),
+    ("accuracy", "accuracy", "{:.1%}"),
+    ("zero_frac", "zero trits", "{:.1%}"),
+    ("compiled_ands", "compiled ANDs", "{:,}"),
+    ("ands", "simplified ANDs", "{:,}"),
+    ("depth", "depth", "{}"),
+    ("cone_modules", "cone modules", "{}"),
+    ("communities", "communities", "{}"),
+    ("largest", "largest community", "{}"),
+    ("modularity", "modularity", "{:.2f}"),
+    ("seconds", "measure s", "{:.1f}"),
+)
+
+
+def measure(model: Any, positions: Sequence[int] | None = None, passes: str = STRUCTURAL_PASSES) -> dict:
+    """Gates, depth, zero trits, cone modules and Leiden communities of one compiled model."""
+    start = time.perf_counter()
+    circuit = compile_model(model, positions=positions)
+    small = simplify(circuit.aig, passes)
+    stats = circuit_stats(small)
+    part = find_communities(small)
+    return {
+        "zero_frac": float(model.trit_stats()["zero_fraction"]),
+        "compiled_ands": circuit_stats(circuit.aig)["ands"],
+        "ands": stats["ands"],
+        "depth": stats["depth"],
+        "cone_modules": part.cone_modules,
+        "communities": len(part.communities),
+        "largest": max(part.sizes(), default=0),
+        "modularity": part.modularity,
+        "seconds": time.perf_counter() - start,
+    }
+
+
+def sparsity_sweep(
+    train: Callable[..., Any],
+    preset: str,
+    values: Sequence[float],
+    seeds: Sequence[int] = (0,),
+    overrides: dict[str, Any] | None = None,
+    passes: str = STRUCTURAL_PASSES,
+) -> list[dict]:
+    """Train ``preset`` at each ``model.sparsity`` value (and model seed), measure each run."""
+    rows = []
+    for value in values:
+        for seed in seeds:
+            settings = {**(overrides or {}), "model.sparsity": value, "model.seed": seed}
+            run = train(preset, overrides=settings, progress=False)
+            positions = getattr(run.task, "answer_positions", None)
+            row = {"preset": preset, "sparsity": value, "seed": seed, "accuracy": run.final.get("test_acc")}
+            rows.append(row | measure(run.model, positions, passes))
+    return rows
+
+
+def sweep_table(rows: list[dict]) -> str:
+    """The rows as a Markdown table."""
+    lines = ["| " + " | ".join(title for _, title, _ in COLUMNS) + " |"]
+    lines.append("|" + "|".join("---:" for _ in COLUMNS) + "|")
+    for row in rows:
+        cells = ["n/a" if row.get(key) is None else fmt.format(row[key]) for key, _, fmt in COLUMNS]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+__all__ = ["measure", "sparsity_sweep", "sweep_table"]
