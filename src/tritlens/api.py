@@ -27,7 +27,7 @@ from tritlens.config import RunConfig
 from tritlens.errors import ConfigError, TritlensError
 from tritlens.interp import analyze_run, write_analysis
 from tritlens.interp.attribution import attribute_run
-from tritlens.interp.patching import patch_run
+from tritlens.interp.patching import Pairs, patch_run
 from tritlens.interp.probes import Target, probe_key, probe_run
 from tritlens.interp.runs import output, update_output, write_output
 from tritlens.interp.vsa import vsa_probe_run
@@ -46,8 +46,9 @@ from tritlens.models import Model, parameter_count, trit_summary
 from tritlens.presets import PRESETS, preset_config
 from tritlens.report import make_report
 from tritlens.run import Output, Run, RunDir, RunLock, load_run
-from tritlens.run.schema import ATTRIBUTION, PATCHING, PROBES, clean
-from tritlens.tasks import Task
+from tritlens.run.schema import ATTRIBUTION, PATCHING, PROBES
+from tritlens.run.schema import clean as plain
+from tritlens.tasks import Split, Task
 from tritlens.train.removal import remove_ln as _remove_ln
 from tritlens.train.session import train_config
 from tritlens.train.trainer import Event
@@ -165,21 +166,29 @@ def attribute(run: RunLike, examples: int | None = 1000, split: str = "test", lo
     _, data = attribute_run(opened, examples, split, logit)
     if writing:
         write_output(opened, "attribution.json", data, ATTRIBUTION, force)
-    return clean(data)
+    return plain(data)
 
 
 def patching(run: RunLike, examples: int | None = 1000, split: str = "test", metric: str = "logit_diff",
              corrupt: str | list[int] = "resample", grids: list[str] | None = None, write: bool = True,
-             force: bool = False) -> dict[str, Any]:
-    """Activation and attribution patching (and their agreement) -> ``RUN/patching.json``."""
+             force: bool = False, clean: Split | None = None,
+             corrupted: Split | None = None) -> dict[str, Any]:
+    """Activation and attribution patching (and their agreement) -> ``RUN/patching.json``.
+
+    Pairs come from the run's split and ``corrupt``, or are given as ``clean`` and ``corrupted``
+    examples (tokens and targets of the same shapes).
+    """
     opened = _opened(run)
     writing = write and opened.path is not None
+    if (clean is None) != (corrupted is None):
+        raise TritlensError("give both clean and corrupted examples, or neither")
+    pairs = Pairs(clean, corrupted) if clean is not None and corrupted is not None else None
     if writing:
         output(opened, "patching.json", force)
-    data = patch_run(opened, examples, split, metric, corrupt, grids)
+    data = patch_run(opened, examples, split, metric, corrupt, grids, pairs=pairs)
     if writing:
         write_output(opened, "patching.json", data, PATCHING, force)
-    return clean(data)
+    return plain(data)
 
 
 def probe(run: RunLike, target: Target, hook: str = "resid_post", positions: list[int] | None = None,
@@ -219,7 +228,7 @@ def _add_probe(run: Run, key: str, data: dict[str, Any], writing: bool) -> dict[
     if writing:
         update_output(run, "probes.json", PROBES,
                       lambda old: {"schema": 1, "probes": {**(old or {}).get("probes", {}), key: data}})
-    return clean(data)
+    return plain(data)
 
 
 # -- compile and prove ----------------------------------------------------------------------------

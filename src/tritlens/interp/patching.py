@@ -164,8 +164,8 @@ def patch_grids(model: HookedTransformer, pairs: Pairs, positions: Sequence[int]
 
 def patch_run(run: Run, n: int | None = 1000, split: str = "test", metric: str = "logit_diff",
               corrupt: str | Sequence[int] = "resample", kinds: Sequence[str] | None = None,
-              seed: int = 0) -> dict[str, Any]:
-    """Patching of ``n`` pairs from a run's split: the ``patching.json`` data."""
+              seed: int = 0, pairs: Pairs | None = None) -> dict[str, Any]:
+    """Patching of ``n`` pairs from a run's split (or of the given ``pairs``): the ``patching.json`` data."""
     model = transformer(run, "patching")
     if metric not in METRICS:
         raise TritlensError(f"unknown metric {metric!r:.30}; choose one of {', '.join(METRICS)}")
@@ -173,7 +173,14 @@ def patch_run(run: Run, n: int | None = 1000, split: str = "test", metric: str =
         kinds = [k for k in GRIDS if k != "mlp_out" or model.cfg.d_mlp]
     for kind in kinds:
         grid(model, kind, 1)  # unknown or impossible grids fail before any work
-    pairs = make_pairs(run.task, sample(run, n, split, seed), corrupt, seed)
+    if pairs is None:
+        pairs = make_pairs(run.task, sample(run, n, split, seed), corrupt, seed)
+        corruption = corrupt if isinstance(corrupt, str) else "positions " + ",".join(map(str, corrupt))
+    else:
+        if pairs.clean.tokens.shape[1:] != (run.task.n_ctx,) or \
+                pairs.clean.targets.shape[1:] != (len(run.task.answer_positions),):
+            raise TritlensError(f"pairs must be [N, {run.task.n_ctx}] tokens with [N, "
+                                f"{len(run.task.answer_positions)}] targets for this task")
+        split, corruption = "given", "given pairs"
     result = patch_grids(model, pairs, run.task.answer_positions, metric, kinds)
-    corruption = corrupt if isinstance(corrupt, str) else "positions " + ",".join(map(str, corrupt))
     return {"schema": SCHEMA, "run": {**run_header(run), "split": split}, "corrupt": corruption, **result}
