@@ -80,7 +80,8 @@ def sensitivity_heatmap(run: ReportInput) -> go.Figure | None:
     if grid is None:
         return None
     fig = go.Figure(go.Heatmap(z=grid, x=[f"answer pos {p}" for p in part.get("outputs") or []],
-                               y=[f"input pos {p}" for p in part.get("inputs") or []], colorscale="Viridis",
+                               y=[f"input pos {p}" for p in part.get("inputs") or []], zmin=0,
+                               colorscale="Viridis",
                                colorbar=dict(title="mean |Δ logit|", thickness=12), texttemplate="%{z:.2f}",
                                hovertemplate="%{y} -> %{x}: %{z:.4g}<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
