@@ -75,7 +75,7 @@ def test_compare_planted_models() -> None:
     assert result["numbers"]["jaccard_matrix"][0][1] == pytest.approx(0.5)
     assert "2 of 4 key frequencies shared" in result["verdict"]
     assert "same algorithm" in result["verdict"]
-    assert {r["metric"] for r in result["rows"]} >= {"key frequencies", "trit zero fraction"}
+    assert {r["metric"] for r in result["rows"]} >= {"key frequencies", "trit zero fraction", "layers"}
     assert all(len(r["values"]) == 2 for r in result["rows"])
 
 

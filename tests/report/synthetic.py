@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from tritlens.report import ReportInput
+from tritlens.report.make import SCHEMA
 
 PHASE_NAMES = ("memorisation", "circuit formation", "clean-up")
 
@@ -64,7 +65,7 @@ def make_analysis(name: str, p: int, precision: str, *, d_mlp: int, steps_total:
         "applies": applies, "note": "" if applies else f"no Fourier basis for this {precision} run",
     }
     return {
-        "schema": 1,
+        "schema": SCHEMA,
         "run": {"path": f"runs/{name}", "preset": f"synthetic-{precision}", "task": f"(a+b) mod {p}", "p": p,
                 "op": "add", "precision": precision, "quant": {"attn": precision, "mlp": precision}},
         "final": {"step": steps_total, "train_loss": float(tr[-1]), "train_acc": 1.0,

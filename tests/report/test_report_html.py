@@ -92,3 +92,14 @@ def test_write_report_is_atomic_and_readable(tmp_path, runs):
     umask = os.umask(0)
     os.umask(umask)
     assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask  # not the temporary file's 0600
+
+
+def test_runs_table_shows_phases_and_their_note():
+    run = make_input("full", "full", seed=0)
+    run.analysis["progress"]["phases"] = [{"name": "memorisation", "start": 0, "end": 1400},
+                                          {"name": "circuit formation", "start": 1400, "end": 12000,
+                                           "complete": False}]
+    run.analysis["progress"]["phase_note"] = "test accuracy never reached 99%: the run has not grokked"
+    page = build_report([run], None)
+    assert "memorisation 0–1400 · circuit 1400–12000" in page
+    assert "the run has not grokked" in page

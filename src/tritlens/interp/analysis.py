@@ -1,6 +1,8 @@
 """analysis.json for one run: final-model Fourier measures, progress over checkpoints, trit statistics.
 
-``analyze_run`` returns plain JSON data (schema 1, the data contract the report reads);
+``analyze_run`` returns plain JSON data (schema 2, the data contract the report reads; schema 1 plus
+``fourier.layers``, ``fourier.clock_amplitudes`` and ``norm_key_*``, with key frequencies from the clock
+amplitudes and phases from the progress measures);
 ``figure_data`` returns the heavy arrays the report plots; ``summary_rows`` the CLI's readable table.
 """
 
@@ -25,7 +27,7 @@ from tritlens.models import Model, trit_summary
 from tritlens.run import Output, Run, RunDir
 from tritlens.run.schema import clean, dumps
 
-SCHEMA = 1
+SCHEMA = 2  # 2: clock-amplitude key rule, phases from the progress measures, per-layer section
 NEURONS_PER_CLUSTER = 4
 # The analysis is many small tensor ops; on the 2-core target with other work running, two threads
 # oversubscribe the cores (benchmark, p = 113 with 50 checkpoints: 8.5 s on one thread vs 38 s on two).
@@ -102,7 +104,7 @@ def analyze_run(run: Run, checkpoints: bool = True, bar: bool = False) -> dict[s
         fourier = final_measures(run.model, view, train)
         prog = progress_curves(run, view, train, fourier["key_frequencies"], bar) if checkpoints else {
             "steps": [], "train_loss": [], "test_loss": [], "restricted_loss": [], "excluded_loss": [],
-            "weight_norm": [], "key_norm_frac": [], "phases": [],
+            "weight_norm": [], "key_norm_frac": [], "phases": [], "phase_note": "",
             "skipped": "final weights only (checkpoints not analysed)"}
     grid = fourier.pop("grid")
     fourier.update({"fve_cutoff": FVE_CUTOFF, "applies": True, "note": f"{MEASURES[view.op]}{view.note}"})
@@ -134,28 +136,39 @@ def figure_data(run: Run, analysis: dict[str, Any]) -> dict[str, np.ndarray]:
     """Heavy arrays for the report, over the raw (a, b) grid of tokens 0..p-1 (row a, column b).
 
     attn_eq_to_a / attn_pattern_eq_to_a: [n_heads, p, p] first block's score (pre-softmax) and pattern
-    from '=' to the a position; neuron_acts: [n_sel, p, p] last block's post-ReLU activation at '=';
-    group_inputs: [n] the tokens in group order (log order for mul/div) to re-index the grids.
+    from '=' to the a position (the block that reads a and b); attn_eq_to_a_by_layer /
+    attn_pattern_eq_to_a_by_layer: [n_layers, n_heads, p, p] the same for every block; neuron_acts:
+    [n_sel, p, p] post-activation at '=' of the chosen neurons of the last block's MLP (the one the
+    top-level neuron measures describe; ``neuron_layer`` says which); group_inputs: [n] the tokens in
+    group order (log order for mul/div) to re-index the grids.
     """
     view, _ = prepare(run)
     p, model = view.p, run.model
     blocks = getattr(model, "blocks", [])
-    names = ["blocks.0.attn.hook_attn_scores", "blocks.0.attn.hook_pattern"]
-    last_mlp = f"blocks.{len(blocks) - 1}.mlp.hook_post"
+    last = len(blocks) - 1
+    attn = [(f"blocks.{i}.attn.hook_attn_scores", f"blocks.{i}.attn.hook_pattern")
+            for i in range(len(blocks))]
+    last_mlp = f"blocks.{last}.mlp.hook_post"
     has_mlp = bool(blocks) and getattr(blocks[-1], "mlp", None) is not None
-    wanted = set(names + ([last_mlp] if has_mlp else []))
+    wanted = {name for pair in attn for name in pair} | ({last_mlp} if has_mlp else set())
     with _threads(ANALYSIS_THREADS):
         _, cache = model.run_with_cache(raw_tokens(p), names_filter=lambda n: n in wanted)
-    scores = cache[names[0]][:, :, 2, 0].T.reshape(-1, p, p)
-    pattern = cache[names[1]][:, :, 2, 0].T.reshape(-1, p, p)
+
+    def eq_to_a(name: str) -> np.ndarray:  # [n_heads, p, p]: query '=' (position 2), key a (position 0)
+        return cache[name][:, :, 2, 0].T.reshape(-1, p, p).float().numpy()
+
+    scores = np.stack([eq_to_a(s) for s, _ in attn]) if attn else np.zeros((0, 0, p, p), np.float32)
+    pattern = np.stack([eq_to_a(pt) for _, pt in attn]) if attn else np.zeros((0, 0, p, p), np.float32)
     ids, freqs = _select_neurons(analysis.get("fourier", {}))
     if has_mlp and ids:
         acts = cache[last_mlp][:, 2][:, ids].T.reshape(len(ids), p, p)
     else:
         acts = torch.zeros(0, p, p)
-    return {"attn_eq_to_a": scores.float().numpy(), "attn_pattern_eq_to_a": pattern.float().numpy(),
+    return {"attn_eq_to_a": scores[0] if len(scores) else scores.reshape(0, p, p),
+            "attn_pattern_eq_to_a": pattern[0] if len(pattern) else pattern.reshape(0, p, p),
+            "attn_eq_to_a_by_layer": scores, "attn_pattern_eq_to_a_by_layer": pattern,
             "neuron_ids": np.asarray(ids, dtype=np.int64), "neuron_acts": acts.float().numpy(),
-            "neuron_freq_sel": np.asarray(freqs, dtype=np.int64),
+            "neuron_freq_sel": np.asarray(freqs, dtype=np.int64), "neuron_layer": np.int64(last),
             "group_inputs": view.inputs.numpy().astype(np.int64)}
 
 
@@ -163,11 +176,27 @@ def _num(x: Any, digits: int = 3) -> str:
     return "n/a" if x is None else f"{x:.{digits}g}" if isinstance(x, float) else str(x)
 
 
-def _embed_keys(fo: dict[str, Any]) -> str:
-    embed = fo.get("embed_key_frequencies")
-    if embed is None or embed == fo["key_frequencies"]:
-        return ""
-    return f"; the embedding alone splits at {embed} (confidence {fo['embed_key_confidence']:.2f})"
+def _other_keys(fo: dict[str, Any]) -> str:
+    """The other rules' key frequencies where they differ from the clock-amplitude rule."""
+    parts = []
+    for prefix, what in (("norm", "the logit-norm rule"), ("embed", "the embedding alone")):
+        keys = fo.get(f"{prefix}_key_frequencies")
+        if keys is not None and keys != fo["key_frequencies"]:
+            parts.append(f"{what} splits at {keys} (confidence {fo[f'{prefix}_key_confidence']:.2f})")
+    return "".join(f"; {p}" for p in parts)
+
+
+def _layer_row(layer: dict[str, Any]) -> tuple[str, str]:
+    """One block of a multi-layer model: what its heads and MLP carry and what its residual holds."""
+    heads = ", ".join(f"h{h['head']}: k={h['freq']} ({h['fve']:.0%})" for h in layer["attn"]["heads"])
+    text = f"attention {layer['attn']['key_fve']:.0%} key-frequency variance (dominant {heads})"
+    mlp = layer.get("mlp")
+    if mlp:
+        clusters = ", ".join(f"k={k}: {len(v)}" for k, v in mlp["clusters"].items()) or "no clusters"
+        text += (f"; MLP {mlp['key_fve']:.0%} key-frequency variance, {mlp['frac_neurons_one_freq']:.0%} "
+                 f"one-frequency neurons ({clusters})")
+    resid = f"; residual after it {layer['resid_key_fve']:.0%} key frequencies"
+    return f"layer {layer['layer']}", text + resid
 
 
 def summary_rows(analysis: dict[str, Any]) -> list[tuple[str, str]]:
@@ -175,6 +204,7 @@ def summary_rows(analysis: dict[str, Any]) -> list[tuple[str, str]]:
     run, fin, fo = analysis["run"], analysis["final"], analysis["fourier"]
     prog, trits = analysis.get("progress", {}), analysis.get("trits", {})
     clusters = fo.get("clusters", {})
+    layers = fo.get("layers") or []
     rows = [
         ("task", f"{run['task']} ({run['precision']} precision)"),
         ("final", f"step {_num(fin.get('step'))}: train loss {_num(fin.get('train_loss'))} "
@@ -182,17 +212,23 @@ def summary_rows(analysis: dict[str, Any]) -> list[tuple[str, str]]:
                   f"acc {_num(fin.get('test_acc'))}"),
         ("key frequencies", f"{fo['key_frequencies']} (confidence {fo['key_confidence']:.2f}, "
                             f"{fo.get('key_norm_frac', 0):.0%} of the embedding's Fourier norm)"
-                            + _embed_keys(fo)),
+                            + _other_keys(fo)),
         ("neurons by one frequency", f"{fo['frac_neurons_one_freq']:.0%} above FVE {fo['fve_cutoff']} "
                                      f"in {len(clusters)} clusters "
-                                     + ", ".join(f"k={k}: {len(v)}" for k, v in clusters.items())),
+                                     + ", ".join(f"k={k}: {len(v)}" for k, v in clusters.items())
+                                     + (" (last layer)" if len(layers) > 1 else "")),
         ("losses", f"full {_num(fo['loss_full'])}, restricted {_num(fo['loss_restricted'])}, "
                    f"excluded {_num(fo['loss_excluded'])}"),
         ("weight norm", _num(fo["weight_norm"])),
     ]
+    if len(layers) > 1:
+        rows += [_layer_row(layer) for layer in layers]
     if prog.get("steps"):
-        phases = ", ".join(f"{ph['name']} {ph['start']}-{ph['end']}" for ph in prog.get("phases", []))
-        rows.append(("phases", phases or "none detected (train accuracy never reached 99%)"))
+        phases = ", ".join(f"{ph['name']} {ph['start']}-{ph['end']}"
+                           + (" (not finished)" if ph.get("complete") is False else "")
+                           for ph in prog.get("phases", []))
+        note = prog.get("phase_note", "")
+        rows.append(("phases", "; ".join(x for x in (phases or "none", note) if x)))
     if trits:
         rows.append(("trit zeros", f"{trits['zero_frac']:.1%} of {trits['total_weights']} quantized weights"))
     rows.append(("note", fo.get("note", "")))

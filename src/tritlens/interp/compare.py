@@ -183,6 +183,7 @@ def compare(analyses: list[dict[str, Any]], names: list[str],
             for f, o in zip(fo, ok, strict=True)]
     rows = [
         ("precision", [str(a.get("run", {}).get("precision", "n/a")) for a in analyses]),
+        ("layers", [_fmt(a.get("run", {}).get("n_layers")) for a in analyses]),
         ("test accuracy", [_fmt((a.get("final") or {}).get("test_acc"), pct=True) for a in analyses]),
         ("key frequencies", [str(k) if k is not None else "n/a" for k in kf]),
         ("key confidence", [_fmt(c) for c in col("key_confidence")]),

@@ -59,40 +59,49 @@ def embed_norms(w_e: Tensor) -> Tensor:
 @dataclass(frozen=True)
 class KeyFrequencies:
     freqs: list[int]
-    confidence: float  # 1 - (largest norm outside) / (smallest norm inside): 0 = no gap, 1 = nothing outside
-    gap_ratio: float  # smallest key norm / largest non-key norm (inf-capped at 1e12)
-    norm_frac: float  # share of the non-constant squared norm carried by the key frequencies
+    confidence: float  # 1 - (largest floored value outside) / (smallest inside): 0 = no split, 1 = clean
+    gap_ratio: float  # smallest key value / largest non-key value, both floored (capped at 1e12)
+    norm_frac: float  # share of the squared (positive) values carried by the key frequencies
     rule: str
+    floor: float = 0.0  # values below it count as noise (equal to it)
 
 
-KEY_RULE = ("largest gap: sort the Fourier norms (descending), take the top m where the ratio "
-            "norm[m] / norm[m+1] is largest, with m at most half the frequencies (key frequencies are a "
-            "minority); confidence = 1 - norm[m+1] / norm[m]")
+KEY_RULE = ("largest gap: floor the values at the noise floor, sort them (descending) and take the top m "
+            "where the ratio value[m] / value[m+1] is largest, with m at most half the frequencies (key "
+            "frequencies are a minority); none when nothing rises above the floor; "
+            "confidence = 1 - value[m+1] / value[m]")
 
 
-def detect_key_frequencies(norms: Tensor, source: str = "") -> KeyFrequencies:
+def detect_key_frequencies(values: Tensor, source: str = "", floor: float = 0.0) -> KeyFrequencies:
     """Key frequencies without a per-run threshold: the split at the largest ratio between consecutive
-    sorted norms (a largest gap in log space), restricted to the upper half so that the noisy tail of tiny
-    norms cannot win. A clock model has a few loud frequencies and a quiet bulk, so the gap is large
-    (confidence near 1); an untrained model has a smooth spectrum (confidence near 0)."""
+    sorted values (a largest gap in log space), restricted to the upper half so that the tail cannot win.
+
+    ``values`` [n//2] per frequency k = 1..n//2 (norms, or clock amplitudes that may be negative).
+    ``floor``: the noise level; every value is raised to it first, so values that noise alone could
+    produce are all equal and no split can fall among them (without a floor, ratios between tiny noise
+    values can be arbitrarily large). A clock model has a few loud frequencies and a quiet bulk, so the
+    gap is large (confidence near 1); a model without a clock has a smooth spectrum (confidence near 0)
+    or nothing above the floor (no key frequencies, confidence 0).
+    """
     rule = f"{KEY_RULE} ({source})" if source else KEY_RULE
-    norms = norms.double().clamp_min(0)
-    n_freqs = norms.numel()
+    values = values.double()
+    n_freqs = values.numel()
     if n_freqs < 2:
-        return KeyFrequencies([1] if n_freqs else [], 0.0, 1.0, 1.0, rule)
-    values, order = torch.sort(norms, descending=True)
-    floor = max(float(values[0]) * 1e-12, 1e-300)
-    safe = values.clamp_min(floor)
+        return KeyFrequencies([1] if n_freqs else [], 0.0, 1.0, 1.0, rule, floor)
+    top = float(values.max())
+    floor = max(floor, top * 1e-12, 1e-300)  # relative floor: float rounding is noise too
+    safe, order = torch.sort(values.clamp_min(floor), descending=True)
     m_max = max(1, n_freqs // 2)
     ratios = safe[:m_max] / safe[1:m_max + 1]
     m = int(torch.argmax(ratios)) + 1
-    inside, outside = float(values[m - 1]), float(values[m])
-    gap = min(inside / max(outside, floor), 1e12)
-    total = float(values.pow(2).sum())
-    frac = float(values[:m].pow(2).sum()) / total if total > 0 else 0.0
-    confidence = 1.0 - outside / inside if inside > 0 else 0.0
+    gap = min(float(ratios[m - 1]), 1e12)
+    if gap <= 1.0:  # nothing stands above the floor
+        return KeyFrequencies([], 0.0, 1.0, 0.0, rule, floor)
+    energy = values.clamp_min(0).pow(2)
+    total = float(energy.sum())
+    frac = float(energy[order[:m]].sum()) / total if total > 0 else 0.0
     freqs = sorted(int(order[i]) + 1 for i in range(m))
-    return KeyFrequencies(freqs, confidence, gap, frac, rule)
+    return KeyFrequencies(freqs, 1.0 - 1.0 / gap, gap, frac, rule, floor)
 
 
 def fourier_2d(acts: Tensor) -> Tensor:

@@ -10,9 +10,18 @@ n pairs sharing each s, so everything here costs O(n^3) and needs no [n^2, n^2] 
   directions; restricted loss = cross-entropy on all pairs (the algorithm's own performance).
 * excluded logits: the logits minus those key-frequency projections; excluded loss on the training
   pairs (how well the model does without the algorithm, i.e. by memorisation).
+* clock amplitudes (:func:`clock_amplitudes`): per frequency k, the amplitude A_k of the part of the
+  logits of the form A_k cos(w_k (s - c)), the clock term that raises the correct answer c = s. It is
+  the projection of frequency k's coefficients [cos/sin rows x outputs] onto the template
+  [cos(w_k c); sin(w_k c)]. Noise, ReLU harmonics and cross-talk between frequencies put energy at a
+  frequency with some other dependence on c, which this projection ignores; so the spectrum of A_k is
+  sharp where the spectrum of the logit norms is not. Memorisation (a boost of the correct answer on
+  the training pairs) puts a small, equal A_k on every frequency, like any delta function in s - c.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import Tensor
@@ -90,6 +99,35 @@ def logit_measures(logits: Tensor, s: Tensor, key_freqs: list[int], train: Tenso
         key_var = coefficients(sums - sums.mean(1, keepdim=True))[rows].pow(2).sum()
         out["logit_key_fve"] = float(key_var / variance) if variance > 0 else 0.0
     return out
+
+
+def clock_amplitudes(logits: Tensor, s: Tensor) -> tuple[Tensor, Tensor]:
+    """([n//2] amplitude, [n//2] noise scale) per frequency k = 1..n//2, in logit units.
+
+    amplitude: A_k such that the logits contain A_k cos(w_k (s - c)) (negative: the clock term lowers
+    the correct answer). noise scale: the root-mean-square, per template-sized direction, of the rest of
+    frequency k's coefficients, in the same units: the |A_k| that frequency k would show by chance if
+    its coefficients had no clock structure (they are projected on one direction of 2 (n - 1)).
+    """
+    n = logits.shape[0]
+    sums = _by_label(logits.double(), s)
+    coeffs = coefficients(sums - sums.mean(1, keepdim=True))  # centred over outputs: softmax-invariant
+    rf = row_frequencies(n)
+    angle = 2 * math.pi * torch.outer(torch.arange(n // 2 + 1, dtype=torch.float64),
+                                      torch.arange(n, dtype=torch.float64)) / n
+    template = torch.stack([torch.cos(angle), torch.sin(angle)], 1)  # [k, cos/sin, c]
+    amplitude = torch.zeros(n // 2, dtype=torch.float64)
+    noise = torch.zeros(n // 2, dtype=torch.float64)
+    for k in range(1, n // 2 + 1):
+        rows = torch.nonzero(rf == k).flatten()  # cos (and sin) row of frequency k
+        block, tmpl = coeffs[rows], template[k, : len(rows)]
+        t = float((block * tmpl).sum() / tmpl.norm())
+        off = max(float(block.pow(2).sum()) - t * t, 0.0)
+        dof = len(rows) * (n - 1) - 1  # centred over outputs, minus the template direction
+        # A cos(w (s - c)) gives t = A n^1.5 / sqrt(2) (n^1.5 for the cos-only frequency n/2)
+        unit = n**1.5 / (math.sqrt(2) if len(rows) == 2 else 1.0)
+        amplitude[k - 1], noise[k - 1] = t / unit, math.sqrt(off / dof) / unit
+    return amplitude, noise
 
 
 def logit_norms(logits: Tensor, s: Tensor) -> list[float]:

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from tritlens.interp.fourier import (
-    FVE_CUTOFF,
-    clusters,
-    detect_key_frequencies,
-    dominant_frequency,
-    embed_norms,
-    single_freq_fve,
-)
+from tritlens.interp.fourier import KeyFrequencies, detect_key_frequencies, embed_norms
 from tritlens.interp.grid import CyclicView, group_logits, group_tokens
-from tritlens.interp.logits import logit_measures, logit_norms
+from tritlens.interp.layers import layer_measures, neuron_measures
+from tritlens.interp.logits import clock_amplitudes, logit_measures, logit_norms
 
 
 def effective(model: nn.Module) -> dict[str, Tensor]:
@@ -66,38 +61,48 @@ def neuron_acts(model: nn.Module, view: CyclicView, position: int = 2) -> Tensor
     return grid_activation(model, view, f"blocks.{len(blocks) - 1}.mlp.hook_post", position)
 
 
-def neuron_measures(acts: Tensor | None, cutoff: float = FVE_CUTOFF) -> dict[str, Any]:
-    """Dominant frequency, FVE, clusters and the Li 2024 degree-2 fit per neuron."""
-    if acts is None:
-        return {"neuron_freq": [], "neuron_fve": [], "clusters": {}, "frac_neurons_one_freq": 0.0,
-                "fve_cutoff": cutoff, "poly2_fve": [], "poly2_best_k": [], "dead_neurons": 0}
-    freq, fve = dominant_frequency(single_freq_fve(acts))
-    # Li 2024's degree-2 fit: on the complete grid its 8 regressors are orthonormal 2D Fourier terms, so the
-    # least-squares R^2 equals the one-frequency FVE (tests check fourier.poly2_fve, the explicit fit).
-    best_k, r2 = freq, fve
-    alive = acts.reshape(-1, acts.shape[-1]).std(0) > 0
-    freq_l, fve_l = freq.tolist(), fve.tolist()
-    groups = clusters(freq_l, fve_l, cutoff)
-    n_alive = int(alive.sum())
-    explained = sum(len(v) for v in groups.values())
-    return {"neuron_freq": freq_l, "neuron_fve": fve_l, "clusters": groups,
-            "frac_neurons_one_freq": explained / n_alive if n_alive else 0.0, "fve_cutoff": cutoff,
-            "poly2_fve": r2.tolist(), "poly2_best_k": best_k.tolist(),
-            "dead_neurons": acts.shape[-1] - n_alive}
+CLOCK_SOURCE = ("on the clock amplitudes A_k of the logits, the terms A_k cos(w_k (s - c)) that raise the "
+                "correct answer; noise floor: the largest amplitude chance reaches among the K frequencies, "
+                "the smaller of two estimates (see measures.noise_floor)")
 
 
-LOGIT_SOURCE = ("on the logits' norms along cos/sin(w(a+b)), the directions the restricted loss keeps; the "
-                "embedding's own split is reported as embed_key_*")
+def noise_floor(amplitude: Tensor, noise: Tensor) -> float:
+    """The largest clock amplitude that chance alone gives among K frequencies: sqrt(2 ln K) (the expected
+    maximum of K standard normals) times a noise scale, taking the smaller of two estimates of it.
+
+    * per frequency: ``noise`` (the amplitude its non-clock coefficients would give by chance), median
+      over frequencies; too high when the non-clock part is concentrated in directions other than the
+      clock's (cross-talk from other frequencies), which a projection does not pick up;
+    * across frequencies: the median amplitude plus 1.4826 x the median absolute deviation (a robust
+      standard deviation); too high when many frequencies carry a clock or memorisation amplitude.
+    """
+    k = amplitude.numel()
+    if k < 2:
+        return 0.0
+    expected_max = math.sqrt(2 * math.log(k))
+    median = amplitude.median()
+    spread = float(median.clamp_min(0)) + expected_max * 1.4826 * float((amplitude - median).abs().median())
+    return min(expected_max * float(noise.median()), spread)
+
+
+def key_frequencies(logits: Tensor, s: Tensor) -> tuple[KeyFrequencies, Tensor, Tensor]:
+    """The key frequencies of a model from its logits [n, n, n] (group order): the largest gap in the
+    clock amplitudes above their noise floor (:func:`tritlens.interp.logits.clock_amplitudes`);
+    also returns the amplitudes and noise scales."""
+    amplitude, noise = clock_amplitudes(logits, s)
+    keys = detect_key_frequencies(amplitude, CLOCK_SOURCE, floor=noise_floor(amplitude, noise))
+    return keys, amplitude, noise
 
 
 def final_measures(model: nn.Module, view: CyclicView, train: Tensor) -> dict[str, Any]:
     """The "fourier" section of analysis.json (without applies/note) for one model.
 
-    Key frequencies come from the largest gap in the logits' Fourier norms: the logits are the function
-    the model computes, and for a clock model they are exactly sum_k cos(w_k(a+b-c)), so their spectrum
-    is sharp even where the embedding's spectrum decays gradually (binary/ternary models: on li2024 runs
-    the embedding's largest gap is a ratio of ~1.4, the logits' ~7, and the logit set equals the neuron
-    clusters). The embedding-based split (Nanda's definition) is reported next to it.
+    Key frequencies come from the clock amplitudes of the logits (:func:`key_frequencies`): the logits
+    are the function the model computes, and for a clock model they are sum_k A_k cos(w_k(s-c)). The
+    amplitude of exactly that term ignores what noise, harmonics and cross-talk add at a frequency, so its
+    spectrum keeps a weak key frequency far above the non-key ones, where the logit norms (the previous
+    rule, still reported as ``norm_key_*``) and the embedding norms (Nanda's definition, ``embed_key_*``)
+    can put a weak key closer to the strong ones than to the bulk, and drop it.
     """
     weights = effective(model)
     norms = embed_norms(group_embedding(weights, view))
@@ -105,7 +110,8 @@ def final_measures(model: nn.Module, view: CyclicView, train: Tensor) -> dict[st
     logits = group_logits(model, view)
     s = view.label_index()
     l_norms = logit_norms(logits, s)
-    keys = detect_key_frequencies(torch.tensor(l_norms), LOGIT_SOURCE)
+    norm_keys = detect_key_frequencies(torch.tensor(l_norms), "on the logits' Fourier norms")
+    keys, amplitude, _ = key_frequencies(logits, s)
     lm = logit_measures(logits, s, keys.freqs, train)
     out: dict[str, Any] = {
         "group_order": view.n,
@@ -115,13 +121,21 @@ def final_measures(model: nn.Module, view: CyclicView, train: Tensor) -> dict[st
         "key_confidence": keys.confidence,
         "key_gap_ratio": keys.gap_ratio,
         "key_rule": keys.rule,
+        "key_noise_floor": keys.floor,
         "key_norm_frac": key_norm_frac(norms, keys.freqs),
+        "clock_amplitudes": amplitude.tolist(),
         "embed_key_frequencies": embed_keys.freqs,
         "embed_key_confidence": embed_keys.confidence,
+        "norm_key_frequencies": norm_keys.freqs,
+        "norm_key_confidence": norm_keys.confidence,
         "logit_norms": l_norms,
         "logit_key_fve": lm["logit_key_fve"],
     }
-    out.update(neuron_measures(neuron_acts(model, view)))
+    layers = layer_measures(model, view, keys.freqs)
+    last_mlp = layers[-1]["mlp"] if layers else None
+    # the top-level neuron fields describe the last block's MLP (schema 1); "layers" has every block
+    out.update({k: v for k, v in (last_mlp or neuron_measures(None)).items() if k != "key_fve"})
+    out["layers"] = layers
     out.update({"loss_full": lm["loss_full"], "loss_restricted": lm["loss_restricted"],
                 "loss_excluded": lm["loss_excluded"], "acc_full": lm["acc_full"],
                 "acc_restricted": lm["acc_restricted"], "weight_norm": weight_norm(weights)})

@@ -1,18 +1,24 @@
 """Progress measures over training checkpoints and the three phases of grokking (Nanda et al. 2023).
 
-Phase rule (documented, no per-run threshold on the curves' values except "accuracy reached 99%"):
+Phase rule: the boundaries follow the curves that define the phases in the paper (its run: memorisation
+to ~1.4k, circuit formation ~1.4k-9.4k, clean-up ~9.4k-13k), read from the logged train/test metrics:
 
-* memorisation: from the first logged step until train accuracy first reaches 99%.
-* the run has grokked at the first later checkpoint where test accuracy reaches 99% (end of clean-up).
-* clean-up starts at the knee of log(test loss) between those two steps: the checkpoint lying furthest
-  above the straight line joining the two ends (where the slow plateau turns into the collapse).
-* circuit formation: from the end of memorisation to the start of clean-up.
+* memorisation (train loss falls while test loss rises): from the first logged step to the peak of the
+  test loss (its maximum before test accuracy first reaches 99%).
+* circuit formation (excluded loss rises while restricted loss falls; test loss stays high): from the
+  test-loss peak to the start of clean-up.
+* clean-up (test loss suddenly drops and the weight norm falls): from the knee of log(test loss)
+  between the peak and the end of clean-up -- the step lying furthest above the straight line joining
+  those two points, where the slow decline turns into the collapse -- to the first step where test
+  accuracy reaches 99% (the run has grokked).
 
-When test accuracy reaches 99% together with train accuracy there is no delayed generalisation and only
-memorisation is reported; when it never does, circuit formation (marked ``complete: false``) runs to
-the last checkpoint if the excluded loss rose and the restricted loss fell over that span. Each phase
-carries the change of the curves the paper uses as evidence (train/test loss for memorisation, excluded
-and restricted loss for circuit formation, weight norm and test loss for clean-up).
+When the test loss never rises above its first value the run has no memorisation plateau, hence no
+grokking phases; when test accuracy never reaches 99% the run has not grokked and there is no clean-up
+(circuit formation, marked ``complete: false``, runs to the last step if the excluded loss rose and
+the restricted loss fell over that span). ``phase_note`` says which case applies. Each phase carries the
+change of the curves the paper uses as evidence and ``signature``: whether they moved as the paper
+describes (train loss down and test loss up; excluded up and restricted down; weight norm and test
+loss down), read on the checkpoints nearest to its boundaries.
 """
 
 from __future__ import annotations
@@ -32,6 +38,10 @@ from tritlens.run import Run
 ACC_REACHED = 0.99
 CURVES = ("train_loss", "test_loss", "train_acc", "test_acc", "full_loss", "restricted_loss", "excluded_loss",
           "weight_norm", "key_norm_frac")
+# the curves each phase's signature reads, and the direction the paper describes (+1 rises, -1 falls)
+SIGNATURES = {"memorisation": (("train_loss", -1), ("test_loss", 1)),
+              "circuit formation": (("excluded_loss", 1), ("restricted_loss", -1)),
+              "clean-up": (("weight_norm", -1), ("test_loss", -1))}
 
 
 def progress_curves(run: Run, view: CyclicView, train: Tensor, key_freqs: list[int],
@@ -48,8 +58,8 @@ def progress_curves(run: Run, view: CyclicView, train: Tensor, key_freqs: list[i
         for name in CURVES:
             curves[name].append(row[name])
     out: dict[str, Any] = {"steps": steps, **curves, "key_frequencies": key_freqs}
-    out["phases"] = detect_phases(steps, curves, metrics_timeline(run.metrics))
-    out["phase_rule"] = __doc__.split("\n\n")[1].replace("\n", " ")
+    out["phases"], out["phase_note"] = detect_phases(steps, curves, metrics_timeline(run.metrics))
+    out["phase_rule"] = " ".join(__doc__.split("\n\n")[1:3]).replace("\n", " ")
     return out
 
 
@@ -94,43 +104,60 @@ def metrics_timeline(metrics: list[dict[str, Any]]) -> dict[str, list[float]] | 
     return {"steps": [int(r["step"]) for r in rows], **out}
 
 
-def detect_phases(steps: list[int], curves: dict[str, list[float]],
-                  timeline: dict[str, list[float]] | None = None) -> list[dict[str, Any]]:
-    """The phases found by the rule in the module docstring, as {name, start, end, evidence}.
+class _Reader:
+    """Phases with their evidence: train/test loss and accuracy from the (denser) timeline, the rest from
+    the checkpoints."""
 
-    Boundaries come from ``timeline`` (the logged metrics) when given, else from the checkpoint curves;
-    the evidence strings read the checkpoint curves (restricted/excluded loss, weight norm) nearest to
-    the boundaries.
+    def __init__(self, timeline: dict[str, list[float]], ckpt: dict[str, list[float]]) -> None:
+        self.tl, self.ckpt = timeline, ckpt
+
+    def source(self, name: str) -> dict[str, list[float]]:
+        return self.tl if name in self.tl else self.ckpt
+
+    def phase(self, name: str, i: int, j: int, *extra: str) -> dict[str, Any]:
+        a, b = self.tl["steps"][i], self.tl["steps"][j]
+        moves = []
+        for curve, sign in SIGNATURES[name]:
+            before, after = _at(self.source(curve), curve, a), _at(self.source(curve), curve, b, "after")
+            moves.append(before is not None and after is not None and (after - before) * sign > 0)
+        names = [c for c, _ in SIGNATURES[name]] + [e for e in extra if e not in dict(SIGNATURES[name])]
+        text = "; ".join(f"{e.replace('_', ' ')} {_fmt(_at(self.source(e), e, a))} -> "
+                         f"{_fmt(_at(self.source(e), e, b, 'after'))}" for e in names)
+        return {"name": name, "start": a, "end": b, "evidence": text, "signature": all(moves)}
+
+
+def detect_phases(steps: list[int], curves: dict[str, list[float]],
+                  timeline: dict[str, list[float]] | None = None) -> tuple[list[dict[str, Any]], str]:
+    """The phases found by the rule in the module docstring, as {name, start, end, evidence, signature}
+    (``complete: false`` on a phase the run has not finished), and a note on what the run shows.
+
+    Boundaries come from ``timeline`` (the logged metrics) when given, else from the checkpoint curves.
     """
     ckpt = {"steps": steps, **curves}
     tl = timeline or ckpt
-    t_steps = tl["steps"]
-    mem = _first(tl["train_acc"])
-    if mem is None:
-        return []
-
-    def phase(name: str, i: int, j: int, *evidence: str) -> dict[str, Any]:
-        a, b = t_steps[i], t_steps[j]
-        src = [tl if e in ("train_loss", "test_loss") else ckpt for e in evidence]
-        text = "; ".join(f"{e.replace('_', ' ')} {_fmt(_at(s, e, a))} -> {_fmt(_at(s, e, b, 'after'))}"
-                         for e, s in zip(evidence, src, strict=True))
-        return {"name": name, "start": a, "end": b, "evidence": text}
-
-    phases = [phase("memorisation", 0, mem, "train_loss", "test_loss")]
-    if tl["test_acc"][mem] >= ACC_REACHED:
-        return phases
-    grok = _first(tl["test_acc"], mem)
-    if grok is None:  # not grokked (yet): circuit formation only if its signature is there
-        last = len(t_steps) - 1
-        a, b = t_steps[mem], t_steps[last]
-        rising = (_at(ckpt, "excluded_loss", b, "after") or 0) > (_at(ckpt, "excluded_loss", a) or 0)
-        falling = (_at(ckpt, "restricted_loss", b, "after") or 0) < (_at(ckpt, "restricted_loss", a) or 0)
-        if last > mem and rising and falling:
-            phases.append({**phase("circuit formation", mem, last, "excluded_loss", "restricted_loss"),
-                           "complete": False})
-        return phases
-    start_clean = knee(t_steps, tl["test_loss"], mem, grok)
-    if start_clean > mem:
-        phases.append(phase("circuit formation", mem, start_clean, "excluded_loss", "restricted_loss"))
-    phases.append(phase("clean-up", start_clean, grok, "weight_norm", "test_loss", "restricted_loss"))
-    return phases
+    read = _Reader(tl, ckpt)
+    test_loss, last = tl["test_loss"], len(tl["steps"]) - 1
+    grok = _first(tl["test_acc"])
+    peak = int(np.argmax(test_loss[:(grok if grok is not None else last) + 1]))
+    if peak == 0 or not test_loss[peak] > test_loss[0]:
+        if grok is None:
+            return [], "test loss never rose above its first value and test accuracy never reached 99%"
+        return [], ("test loss never rose above its first value: the run generalised without memorising "
+                    f"first (test accuracy 99% at step {tl['steps'][grok]}), so there are no grokking phases")
+    phases = [read.phase("memorisation", 0, peak, "train_acc")]
+    if grok is None:
+        circuit = read.phase("circuit formation", peak, last, "test_loss")
+        note = (f"test accuracy never reached 99% (last {_fmt(tl['test_acc'][-1])}): the run has not "
+                "grokked, so there is no clean-up")
+        if last > peak and circuit["signature"]:
+            return [*phases, {**circuit, "complete": False}], note + "; the circuit is still forming"
+        return phases, note + " and no circuit formation (excluded loss did not rise while restricted fell)"
+    start = knee(tl["steps"], test_loss, peak, grok)
+    if start > peak:
+        phases.append(read.phase("circuit formation", peak, start, "test_loss"))
+    phases.append(read.phase("clean-up", start, grok, "restricted_loss", "test_acc"))
+    odd = [ph["name"] for ph in phases if not ph["signature"]]
+    note = f"grokked: test accuracy 99% at step {tl['steps'][grok]}"
+    if odd:
+        note += "; curves not as the paper describes in " + ", ".join(odd) + " (see evidence)"
+    return phases, note

@@ -124,9 +124,22 @@ def _keys(inp: ReportInput) -> str:
     return _e(keys) + conf_txt
 
 
+PHASE_ABBREV = {"memorisation": "memorisation", "circuit formation": "circuit", "clean-up": "clean-up"}
+
+
+def _phases(inp: ReportInput) -> str:
+    """The phase spans (start-end steps) and, muted, the analysis' note on them (e.g. not grokked)."""
+    spans = " · ".join(f"{PHASE_ABBREV.get(ph['name'], ph['name'])} {ph['start']:g}–{ph['end']:g}"
+                       for ph in ri.phases(inp))
+    note = str(ri.section(inp, "progress").get("phase_note") or "")
+    if not spans and not note:
+        return "–"
+    return _e(spans or "none") + (f"<br><span class='muted'>{_e(note)}</span>" if note else "")
+
+
 def _runs_table(runs: Sequence[ReportInput]) -> str:
     head = ["run", "preset", "task", "precision", "step", "train acc", "test acc", "test loss",
-            "key frequencies", "trit zeros"]
+            "key frequencies", "trit zeros", "phases"]
     rows = []
     for inp in runs:
         run, final, trits = ri.section(inp, "run"), ri.section(inp, "final"), ri.section(inp, "trits")
@@ -138,7 +151,8 @@ def _runs_table(runs: Sequence[ReportInput]) -> str:
                  f"<td class='num'>{_pct(final.get('train_acc'))}</td>",
                  f"<td class='num'>{_pct(final.get('test_acc'))}</td>",
                  f"<td class='num'>{_sci(final.get('test_loss'))}</td>",
-                 f"<td>{_keys(inp)}</td>", f"<td class='num'>{_pct(trits.get('zero_frac'))}</td>"]
+                 f"<td>{_keys(inp)}</td>", f"<td class='num'>{_pct(trits.get('zero_frac'))}</td>",
+                 f"<td>{_phases(inp)}</td>"]
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return (f"<section id='runs'><h2>Runs</h2>{_table(head, rows)}"
             + "".join(f"<p class='note'>{_e(inp.name)}: {_e(ri.fourier_note(inp))}</p>"

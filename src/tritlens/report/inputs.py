@@ -1,6 +1,6 @@
 """What a report is built from (one :class:`ReportInput` per run) and tolerant readers for it.
 
-The analysis dict follows the interp data contract (``schema`` 1); every part except ``run`` and
+The analysis dict follows the interp data contract (``schema`` 2); every part except ``run`` and
 ``final`` is optional here, and the readers below return ``None`` or empty values instead of
 raising when a part is missing or has the wrong type.
 """

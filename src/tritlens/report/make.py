@@ -9,6 +9,7 @@ from typing import Any
 
 from tritlens.errors import CheckpointError, RunDirError, TritlensError
 from tritlens.interp import analyze_run, compare, figure_data
+from tritlens.interp.analysis import SCHEMA
 from tritlens.models import trit_summary
 from tritlens.report.html import build_report
 from tritlens.report.inputs import ReportInput, unique_names
@@ -20,7 +21,6 @@ from tritlens.run.files import read_text
 from tritlens.run.schema import ATTRIBUTION, LN_REMOVAL, PATCHING, PROBES
 
 ANALYSIS_FILE = "analysis.json"
-SCHEMA = 1
 CIRCUIT_FILES = {"attribution": ("attribution.json", ATTRIBUTION), "patching": ("patching.json", PATCHING),
                  "probes": ("probes.json", PROBES), "ln_removal": ("ln_removal.json", LN_REMOVAL)}
 
@@ -87,7 +87,7 @@ def _analyze(run: Run) -> dict[str, Any]:
 
 
 def minimal_analysis(run: Run, note: str) -> dict[str, Any]:
-    """An analysis dict (contract schema 1) with what a run's config and metrics say, and ``note``."""
+    """An analysis dict (contract schema 2) with what a run's config and metrics say, and ``note``."""
     cfg = run.config
     modes = {getattr(cfg.quant, g, "none") for g in ("attn", "mlp", "embed", "unembed")} - {"none"}
     precision = "full" if not modes else modes.pop() if len(modes) == 1 else "mixed"

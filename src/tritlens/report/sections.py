@@ -89,7 +89,9 @@ def report_sections(runs: Sequence[ReportInput]) -> list[Section]:
     return [
         _multi("loss", "Loss and accuracy",
                "Train and test loss (log scale) and accuracy at every logged step. Shaded spans are the "
-               "phases found by the progress measures: memorisation, circuit formation, clean-up.",
+               "phases read from the curves as Nanda et al. (2023) define them: memorisation until the "
+               "test loss peaks, circuit formation until its collapse begins (the knee of log test loss), "
+               "clean-up until test accuracy reaches 99%; the runs table gives the steps.",
                figures.loss_curves, runs, "no metrics logged"),
         _multi("progress", "Progress measures",
                "Measured at each checkpoint. Restricted loss keeps only the key frequencies of the logits; "

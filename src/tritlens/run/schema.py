@@ -43,7 +43,8 @@ _FOURIER_APPLIES = {
     "properties": {
         "key_frequencies": INTS, "embed_key_frequencies": INTS, "frequencies": INTS,
         "embed_norms": NUMBERS, "logit_norms": NUMBERS, "neuron_freq": INTS, "neuron_fve": NUMBERS,
-        "poly2_fve": NUMBERS, "poly2_best_k": INTS, "key_confidence": NUMBER,
+        "poly2_fve": NUMBERS, "poly2_best_k": INTS, "key_confidence": NUMBER, "clock_amplitudes": NUMBERS,
+        "key_noise_floor": NUMBER, "layers": {"type": "array", "items": {"type": "object"}},
         "loss_full": NUMBER, "loss_restricted": NUMBER, "loss_excluded": NUMBER,
         "acc_full": NUMBER, "acc_restricted": NUMBER, "frac_neurons_one_freq": NUMBER,
         "weight_norm": NUMBER, "key_norm_frac": NUMBER, "fve_cutoff": NUMBER,
@@ -67,7 +68,7 @@ ANALYSIS = {
                     "if": {"not": {"properties": {"applies": {"const": False}}, "required": ["applies"]}},
                     "then": _FOURIER_APPLIES},
         "progress": {"type": "object", "properties": {
-            "steps": INTS, "phases": {"type": "array", "items": _PHASE}, "skipped": TEXT,
+            "steps": INTS, "phases": {"type": "array", "items": _PHASE}, "skipped": TEXT, "phase_note": TEXT,
             **{k: NUMBERS for k in ("train_loss", "test_loss", "train_acc", "test_acc", "full_loss",
                                     "restricted_loss", "excluded_loss", "weight_norm", "key_norm_frac")}}},
         "trits": {"type": "object", "properties": {"zero_frac": NUMBER, "total_weights": INT}},
