@@ -16,7 +16,7 @@ SMALL = ["task.p=23", "model.d_model=32", "model.d_head=8", "model.d_mlp=64", "m
 
 
 def test_readout_heads_learn_the_feature():
-    cfg = api.make_config("quick", [*SMALL, "train.steps=150", "train.aux_target=a", "train.aux_weight=0.05",
+    cfg = api.make_config("quick", [*SMALL, "train.steps=150", "train.aux_target=a", "train.aux_weight=1",
                                     "train.aux_hook=blocks.1.hook_resid_post"])
     trainer = trainer_mod.Trainer(cfg, None, progress=False)
     readout = trainer.extensions[0]

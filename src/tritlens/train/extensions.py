@@ -51,7 +51,9 @@ class LinearReadout(Extension):
 
     A per-head hook (``attn.hook_z``: [batch, pos, head, d_head]) gets one map per head, each scored
     on its own (Bai et al. 2025: running-sum heads on the second layer's attention heads); other hooks
-    ([batch, pos, d]) get one map.
+    ([batch, pos, d]) get one map. The maps predict the feature divided by its root mean square at each
+    position (over the task's test set), so the error is in units of the feature's size and
+    ``weight`` ~ 1 balances it with the task loss whatever the feature's range.
     """
 
     def __init__(self, task: Task, hook: str, target: str, weight: float, heads: int, width: int) -> None:
@@ -59,6 +61,9 @@ class LinearReadout(Extension):
         self.hook, self.target, self.weight = hook, target, weight
         object.__setattr__(self, "task", task)  # not a module
         self.w = nn.Parameter(torch.zeros(heads, width))
+        values = feature_values(task, task.split()[1], target)  # [N, pos]
+        rms = torch.nan_to_num(values.pow(2).mean(0).sqrt(), nan=1.0)
+        self.register_buffer("scale", torch.where(rms > 0, rms, torch.ones_like(rms)))  # [pos]
         self._act: Tensor | None = None
 
     def fwd_hooks(self) -> list[tuple[NameFilter, HookFn]]:
@@ -67,10 +72,13 @@ class LinearReadout(Extension):
     def _keep(self, x: Tensor, hook: HookPoint) -> None:
         self._act = x
 
-    def predict(self, act: Tensor) -> Tensor:
-        """Predictions [batch, pos, maps] from activations at the hook."""
+    def _scaled(self, act: Tensor) -> Tensor:
         act = act if act.dim() == 4 else act.unsqueeze(2)  # [batch, pos, maps, width]
         return torch.einsum("bthe,he->bth", act, self.w)
+
+    def predict(self, act: Tensor) -> Tensor:
+        """Predictions of the feature [batch, pos, maps] from activations at the hook."""
+        return self._scaled(act) * self.scale[: act.shape[1], None]
 
     def loss(self, data: Split) -> Tensor | None:
         act, self._act = self._act, None
@@ -78,7 +86,8 @@ class LinearReadout(Extension):
             return None
         values = feature_values(self.task, data, self.target).to(act.device)  # [batch, pos]
         known = torch.isfinite(values)
-        err = (self.predict(act) - torch.nan_to_num(values).unsqueeze(-1)).pow(2)  # [batch, pos, maps]
+        target = torch.nan_to_num(values / self.scale[: values.shape[1]]).unsqueeze(-1)
+        err = (self._scaled(act) - target).pow(2)  # [batch, pos, maps]
         return self.weight * err[known].mean()
 
 
