@@ -21,11 +21,12 @@ import copy
 import dataclasses
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from tritlens.errors import ConfigError
 from tritlens.models import HookedModule, HookedTransformer
-from tritlens.models.layers import NORM_EPS, Norm
+from tritlens.models.layers import NORM_EPS, Attention, Norm
 from tritlens.train.extensions import Extension
 
 GROUPS = ("mlp", "qk", "v", "final", "special")  # stages of the schedule, in the reference order
@@ -124,9 +125,8 @@ class FakeNormModel(HookedModule):
             attn = block.attn
             qk_in = self._norm(f"L{i}_qk", resid, block.ln1)[0] if f"L{i}_qk" in self.norms else resid
             v_in = self._norm(f"L{i}_v", resid, block.ln1)[0] if f"L{i}_v" in self.norms else resid
-            z = attn.attend(attn.project(qk_in, "Q"), attn.project(qk_in, "K"), attn.project(v_in, "V"),
-                            positions)
-            resid = resid + attn.output(z)
+            q, k, v = attn.project(qk_in, "Q"), attn.project(qk_in, "K"), attn.project(v_in, "V")
+            resid = resid + attn.output(self._attend(attn, q, k, v, positions))
             if block.mlp is not None:
                 mlp_in = self._norm(f"L{i}_mlp", resid, block.ln2)[0] if f"L{i}_mlp" in self.norms else resid
                 resid = resid + block.mlp(mlp_in)
@@ -137,6 +137,15 @@ class FakeNormModel(HookedModule):
         else:
             normed, self._aux = resid, None
         return base.unembed(normed)
+
+    def _attend(self, attn: Attention, q: Tensor, k: Tensor, v: Tensor, positions: Tensor) -> Tensor:
+        """z [batch, pos, H, d_head]: PyTorch's fused attention (the same numbers up to rounding), or the
+        model's own when hooks are attached (they need the scores and pattern)."""
+        if self.has_active_hooks:
+            return attn.attend(q, k, v, positions)
+        z = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2),
+                                           is_causal=attn.causal)
+        return z.transpose(1, 2)
 
     def answer_logits(self, tokens: Tensor, positions: tuple[int, ...]) -> Tensor:
         return self(tokens)[:, list(positions)]

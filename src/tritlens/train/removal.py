@@ -60,7 +60,7 @@ class RemovalConfig:
     aux_weight: float = setting(0.0, lo=0.0, hi=1e3)  # w of w * mean (scale - target)^2 at the final norm
     special_positions: tuple[int, ...] = setting(factory=tuple, lo=0, hi=1 << 20)  # keep their own scale
     seed: int = seed(0)  # minibatch order
-    eval_every: int = setting(10, lo=1, hi=10**7)
+    eval_every: int = setting(25, lo=1, hi=10**7)
     checkpoint_every: int = setting(50, lo=0, hi=10**7)
 
 
