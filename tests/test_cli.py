@@ -144,3 +144,12 @@ def test_console_script_exit_code():
 
     assert proc.stderr.strip() == ("tritlens: error: unknown preset 'nope'; choose one of "
                                    + ", ".join(preset_names()))
+
+
+def test_switching_the_task_keeps_only_shared_settings():
+    from tritlens.presets import preset_config
+
+    cfg = preset_config("quick", ["task.name=parity"])
+    assert cfg.task_name == "parity" and cfg.task.train_frac == 0.5 and cfg.task.bits == 8
+    cfg = preset_config("ternary-rnn-adder", ["model.arch=discrete_mlp"])
+    assert cfg.model.encoding == "onehot" and cfg.model.hidden == (8,)  # shared keys carry over

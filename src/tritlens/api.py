@@ -19,12 +19,14 @@ are never replaced even with it. Writers into a run directory hold its lock whil
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from tritlens.config import RunConfig
-from tritlens.errors import ConfigError, TritlensError
+from tritlens.errors import ConfigError, TritlensError, short
 from tritlens.interp import analyze_run, write_analysis
 from tritlens.interp.attribution import attribute_run
 from tritlens.interp.patching import Pairs, patch_run
@@ -41,7 +43,7 @@ from tritlens.logic import (
     find_modules,
     read_aiger,
 )
-from tritlens.logic.runs import circuit_info, compile_run, require_discrete, verify_run
+from tritlens.logic.runs import MAX_SPEC_DIGITS, circuit_info, compile_run, require_discrete, verify_run
 from tritlens.models import Model, parameter_count, trit_summary
 from tritlens.presets import PRESETS, preset_config
 from tritlens.report import make_report
@@ -55,6 +57,7 @@ from tritlens.train.trainer import Event
 
 RunLike = Run | str | os.PathLike[str]
 MAX_MODULE_INPUTS = 16
+MAX_SECONDS = 86_400
 
 __all__ = ["Run", "RunConfig", "presets", "make_config", "train", "load_run", "info", "analyze", "report",
            "compile_circuit", "circuit_output", "write_circuit", "verify", "modules", "aig_stats",
@@ -62,7 +65,34 @@ __all__ = ["Run", "RunConfig", "presets", "make_config", "train", "load_run", "i
 
 
 def _opened(run: RunLike) -> Run:
-    return run if isinstance(run, Run) else load_run(run)
+    return run if isinstance(run, Run) else load_run(_path(run, "run"))
+
+
+# -- checks of what a caller passes (the CLI's parser does the same for the command line) ---------
+def _path(value: object, what: str) -> Path:
+    """A path given as str or os.PathLike; anything else is bad input, not a TypeError."""
+    try:
+        text = os.fspath(value)  # type: ignore[arg-type]
+    except TypeError:
+        text = None
+    if not isinstance(text, str) or "\x00" in text:
+        raise TritlensError(f"{what} must be a path (a str or os.PathLike), got {short(value)}")
+    return Path(text)
+
+
+def _int(value: object, what: str, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise TritlensError(f"{what} must be an integer in [{lo}, {hi}], got {short(value)}")
+    return value
+
+
+def _seconds(value: object) -> float | None:
+    if value is None:
+        return None
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or not 0 < value <= MAX_SECONDS:  # type: ignore[operator]
+        raise TritlensError(f"timeout must be a number of seconds in (0, {MAX_SECONDS}], got {short(value)}")
+    return float(value)  # type: ignore[arg-type]
 
 
 # -- train ----------------------------------------------------------------------------------------
@@ -77,7 +107,13 @@ def make_config(preset: str = "quick", overrides: list[str] | dict[str, Any] | N
 
 
 def _assignments(overrides: list[str] | dict[str, Any]) -> list[str]:
-    return [f"{k}={v}" for k, v in overrides.items()] if isinstance(overrides, dict) else list(overrides)
+    if isinstance(overrides, dict):
+        return [f"{k}={v}" for k, v in overrides.items()]
+    if isinstance(overrides, str) or not isinstance(overrides, list | tuple) \
+            or not all(isinstance(item, str) for item in overrides):
+        raise ConfigError(f"overrides must be a dict or a list of 'section.key=value' strings, got "
+                          f"{short(overrides)}")
+    return list(overrides)
 
 
 def train(preset: str | None = None, out: str | os.PathLike[str] | None = None,
@@ -91,10 +127,17 @@ def train(preset: str | None = None, out: str | os.PathLike[str] | None = None,
     """
     if resume and force:
         raise ConfigError("resume and force contradict each other: resume continues a run, force replaces it")
+    if preset is not None and not isinstance(preset, str):
+        raise ConfigError(f"preset must be a preset name, got {short(preset)}")
+    if config is not None and not isinstance(config, RunConfig):
+        raise ConfigError(f"config must be a RunConfig (see make_config), got {short(config)}")
+    if on_event is not None and not isinstance(on_event, Callable):  # type: ignore[arg-type]
+        raise ConfigError(f"on_event must be a function (event, step), got {short(on_event)}")
+    out = None if out is None else _path(out, "out")
     if config is None and preset is None and resume and out is not None and RunDir(out).exists():
         config = RunDir(out).read_config()
     if config is None:
-        config = make_config(preset or "quick", overrides)
+        config = make_config("quick" if preset is None else preset, overrides)
     elif overrides:
         config = config.with_overrides(_assignments(overrides))
     return train_config(config, out, resume=resume, force=force, progress=progress, task=task,
@@ -103,7 +146,7 @@ def train(preset: str | None = None, out: str | os.PathLike[str] | None = None,
 
 def info(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Everything ``tritlens info`` shows, as plain data (unfinished runs too: the latest checkpoint)."""
-    rd = RunDir(path).require()
+    rd = RunDir(_path(path, "run")).require()
     cfg, metrics, steps = rd.read_config(), rd.read_metrics(), rd.checkpoint_steps()
     run = load_run(rd.path) if rd.is_complete() else load_run(rd.path, step=steps[-1]) if steps else None
     model: Model | None = run.model if run else None
@@ -125,23 +168,31 @@ def analyze(run: RunLike, checkpoints: bool = True, write: bool = True, force: b
             bar: bool = False) -> dict[str, Any]:
     """Fourier/clock analysis of a run (``checkpoints=False``: the final weights only).
 
-    With ``write`` (and a run on disk) the result goes to ``RUN/analysis.json`` under the run's lock;
-    an existing analysis.json is replaced only with ``force``.
+    With ``write`` (and a run on disk) the result goes to ``RUN/analysis.json``; the run's lock is
+    held from before it is read until the file is written, so it never reads a run a trainer is
+    writing. An existing analysis.json is replaced only with ``force``.
     """
-    opened = _opened(run)
-    if not write or opened.path is None:
-        return analyze_run(opened, checkpoints=checkpoints, bar=bar)
-    Output(opened.dir.analysis_path, force=force, what="analysis")  # refuse before the work
-    analysis = analyze_run(opened, checkpoints=checkpoints, bar=bar)
-    with RunLock(opened.path, "analyze"):
-        write_analysis(opened.path, analysis, force=force)
+    path = None if isinstance(run, Run) else _path(run, "run")
+    target = run.path if isinstance(run, Run) else path
+    if not write or target is None:
+        return analyze_run(_opened(run), checkpoints=checkpoints, bar=bar)
+    RunDir(target).require_complete()
+    Output(RunDir(target).analysis_path, force=force, what="analysis")  # refuse before the work
+    with RunLock(target, "analyze"):
+        opened = run if isinstance(run, Run) else load_run(target)
+        analysis = analyze_run(opened, checkpoints=checkpoints, bar=bar)
+        write_analysis(target, analysis, force=force)
     return analysis
 
 
 def report(runs: list[str | os.PathLike[str]], out: str | os.PathLike[str] = "report.html",
            png: str | os.PathLike[str] | None = None, force: bool = False) -> Path:
     """One self-contained offline HTML report of ``runs`` (several: compared side by side)."""
-    return make_report(runs, out, png, force=force)
+    paths = [runs] if isinstance(runs, str | os.PathLike) else runs
+    if not isinstance(paths, list | tuple):
+        raise TritlensError(f"runs must be a list of run directories, got {short(runs)}")
+    return make_report([_path(r, "run") for r in paths], _path(out, "report"),
+                       None if png is None else _path(png, "png folder"), force=force)
 
 
 # -- circuits: LayerNorm removal, attribution, patching, probes -------------------------------------
@@ -241,7 +292,10 @@ def compile_circuit(run: RunLike, encoding: str = "auto", simplified: bool = Tru
 def circuit_output(out: str | os.PathLike[str], fmt: str | None = None, force: bool = False,
                    inputs: list[str | os.PathLike[str]] | None = None) -> tuple[Output, str]:
     """The checked output file of an export and its format (from ``fmt`` or the file's extension)."""
-    target = Output(out, force=force, inputs=inputs or [], what="output")
+    target = Output(_path(out, "output"), force=force, inputs=[_path(i, "input") for i in inputs or []],
+                    what="output")
+    if fmt is not None and not isinstance(fmt, str):
+        raise TritlensError(f"format must be one of {', '.join(FORMATS)}, got {short(fmt)}")
     kind = fmt or target.path.suffix.lstrip(".")
     if kind not in FORMATS:
         source = "--format" if fmt else repr(target.path.name)[:60]
@@ -259,6 +313,11 @@ def write_circuit(circuit: Circuit, out: str | os.PathLike[str], fmt: str | None
 def verify(run: RunLike, spec: str | None = None, digits: int | None = None, timeout: float | None = None,
            encoding: str = "auto", simplified: bool = True) -> list[tuple[str, ProofResult]]:
     """Prove circuit == model (and circuit == ``spec``): ``[(claim, ProofResult)]``."""
+    timeout = _seconds(timeout)
+    if digits is not None:
+        digits = _int(digits, "digits", 1, MAX_SPEC_DIGITS)
+    if spec is not None and not isinstance(spec, str):
+        raise TritlensError(f"spec must be a spec name, got {short(spec)}")
     opened = require_discrete(_opened(run))
     circuit = compile_run(opened, encoding, simplified=simplified)
     return verify_run(opened, circuit, spec, digits, timeout)
@@ -267,12 +326,11 @@ def verify(run: RunLike, spec: str | None = None, digits: int | None = None, tim
 def modules(run: RunLike, max_inputs: int = 8, encoding: str = "auto",
             simplified: bool = True) -> list[Module]:
     """Independent parts of a discrete run's circuit; those reading few inputs come with formulas."""
-    if not 0 <= max_inputs <= MAX_MODULE_INPUTS:
-        raise TritlensError(f"--max-inputs must lie in [0, {MAX_MODULE_INPUTS}], got {max_inputs}")
+    max_inputs = _int(max_inputs, "max_inputs", 0, MAX_MODULE_INPUTS)
     circuit = compile_circuit(run, encoding, simplified=simplified)
     return find_modules(circuit.aig, max_inputs=max_inputs)
 
 
 def aig_stats(path: str | os.PathLike[str]) -> dict[str, int]:
     """Gate statistics of an AIGER file (ASCII or binary)."""
-    return circuit_stats(read_aiger(path))
+    return circuit_stats(read_aiger(_path(path, "AIGER file")))

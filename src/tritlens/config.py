@@ -117,8 +117,11 @@ class RunConfig:
             if not sep or not dot or section not in SECTIONS:
                 raise ConfigError(f"--set {item!r}: expected SECTION.KEY=VALUE with SECTION one of "
                                   "task, model, quant, train")
-            if name in ("name", "arch"):
-                data[section][name] = raw.strip()
+            if name in ("name", "arch"):  # another kind: keep only the settings it shares with the old one
+                data[section] = {name: raw.strip(), **{k: v for k, v in data[section].items() if k != name}}
+                kind = self._section_type(section, data)
+                shared = _fields(kind) if dataclasses.is_dataclass(kind) else {}
+                data[section] = {k: v for k, v in data[section].items() if k == name or k in shared}
                 continue
             fields = _fields(self._section_type(section, data))
             if name not in fields:
@@ -242,6 +245,8 @@ def _validate_discrete(cfg: RunConfig) -> None:
     if q.act_bits is not None:
         raise ConfigError(f"quant.act_bits does not apply to model.arch={cfg.arch} (its activations are "
                           "always binary); leave it at none")
+    if isinstance(getattr(cfg.model, "hidden", None), tuple) and not cfg.model.hidden:
+        raise ConfigError("model.hidden needs at least one layer width")
 
 
 def _validate_transformer(m: TransformerConfig) -> None:

@@ -19,9 +19,11 @@ SEED_MAX = 2**63 - 1  # torch generators take seeds below 2^64; JSON tools are s
 
 def setting(default: Any = dataclasses.MISSING, *, lo: float | None = None, hi: float | None = None,
             lo_open: bool = False, hi_open: bool = False, choices: tuple[str, ...] | None = None,
-            factory: Any = dataclasses.MISSING) -> Any:
-    """A dataclass field with an allowed range (``lo``..``hi``; ``*_open`` excludes an end) or choices."""
-    meta = {"lo": lo, "hi": hi, "lo_open": lo_open, "hi_open": hi_open, "choices": choices}
+            factory: Any = dataclasses.MISSING, max_items: int | None = None) -> Any:
+    """A dataclass field with an allowed range (``lo``..``hi``; ``*_open`` excludes an end) or choices;
+    a list-valued field may also bound its length (``max_items``)."""
+    meta = {"lo": lo, "hi": hi, "lo_open": lo_open, "hi_open": hi_open, "choices": choices,
+            "max_items": max_items}
     if factory is not dataclasses.MISSING:
         return dataclasses.field(default_factory=factory, metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
@@ -66,6 +68,9 @@ def check_value(value: Any, key: str, lo: float | None = None, hi: float | None 
 def check_fields(section: Any, name: str) -> None:
     """Every field of a settings dataclass against its declared range (``name`` prefixes the keys)."""
     for f in dataclasses.fields(section):
-        meta = f.metadata
-        check_value(getattr(section, f.name), f"{name}.{f.name}", meta.get("lo"), meta.get("hi"),
+        meta, value = f.metadata, getattr(section, f.name)
+        limit = meta.get("max_items")
+        if limit is not None and isinstance(value, tuple | list) and len(value) > limit:
+            raise ConfigError(f"{name}.{f.name} may hold at most {limit} items, got {len(value)}")
+        check_value(value, f"{name}.{f.name}", meta.get("lo"), meta.get("hi"),
                     meta.get("lo_open", False), meta.get("hi_open", False), meta.get("choices"))

@@ -86,6 +86,7 @@ def test_script_safe_cannot_close_script():
 
 
 def test_write_report_is_atomic_and_readable(tmp_path, runs):
+    (tmp_path / "sub").mkdir()  # an output's folder must exist (a typo must not leave a stray folder)
     out = write_report(tmp_path / "sub" / "report.html", runs[:1])
     assert out.read_text().startswith("<!DOCTYPE html>")
     assert [p.name for p in out.parent.iterdir()] == ["report.html"]  # no temporary left

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import torch
 
-from tritlens.errors import ConfigError, short
+from tritlens.errors import ConfigError, one_line, short
 
 EXIT_BAD_INPUT = 2
 
@@ -18,7 +18,7 @@ class Parser(argparse.ArgumentParser):
     """argparse with bad usage reported in one line and exit code 2 (argparse prints the whole usage)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        print(f"tritlens: error: {message[:300]} (see `{self.prog} --help`)", file=sys.stderr)
+        print(f"tritlens: error: {one_line(message, 300)} (see `{self.prog} --help`)", file=sys.stderr)
         raise SystemExit(EXIT_BAD_INPUT)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from tritlens.interp import summary_rows
 from tritlens.models import parameter_count, trit_summary
@@ -14,7 +15,8 @@ from tritlens.run import Run
 
 
 def console() -> Console:
-    return Console(highlight=False, soft_wrap=True)
+    """Plain text out: no markup, so a path or a failure reason holding ``[/]`` prints as it is."""
+    return Console(highlight=False, soft_wrap=True, markup=False)
 
 
 def print_presets(presets: dict[str, str]) -> None:
@@ -31,7 +33,7 @@ def print_info(info: dict[str, Any]) -> None:
     status = "complete" if info["complete"] else "INCOMPLETE (resume with --resume)"
     if info.get("failed"):
         status = f"FAILED: {info['failed']['reason']} (rerun to start over, or --resume)"
-    con.print(f"[bold]{info['path']}[/]  {status}  preset={info['preset']}")
+    con.print(Text(info["path"], style="bold") + Text(f"  {status}  preset={info['preset']}"))
     con.print(f"task: {info['task']}")
     con.print("model: " + ", ".join(f"{k}={v}" for k, v in info["config"]["model"].items()))
     con.print("quant: " + ", ".join(f"{k}={v}" for k, v in info["config"]["quant"].items()))
@@ -66,7 +68,7 @@ def print_final(con: Console, final: dict[str, Any]) -> None:
 def print_run(run: Run) -> None:
     """Summary after training."""
     con = console()
-    con.print(f"[bold]{run.path}[/]: {run.task.describe()}")
+    con.print(Text(str(run.path), style="bold") + Text(f": {run.task.describe()}"))
     con.print(f"parameters: {parameter_count(run.model):,}")
     print_final(con, run.final)
     trits = trit_summary(run.model)

@@ -17,7 +17,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     overrides = list(args.set or [])
     if args.device:
         overrides.append(f"train.device={args.device}")
-    preset = args.preset or "quick"
+    preset = "quick" if args.preset is None else args.preset
     stored = args.preset is None and args.resume and args.out is not None and RunDir(args.out).exists()
     config = None if stored else tl.make_config(preset, overrides)
     out = args.out if args.out is not None else f"runs/{preset}"

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from tritlens.errors import TritlensError
+from tritlens.errors import RunDirError, TritlensError
 from tritlens.interp.fourier import FVE_CUTOFF
 from tritlens.interp.grid import CyclicView, check_grid_fits, cyclic_view, raw_tokens, train_mask
 from tritlens.interp.measures import final_measures
@@ -119,13 +119,23 @@ def write_analysis(run_dir: str | os.PathLike[str], analysis: dict[str, Any], fo
     return out.write(dumps(analysis))
 
 
-def _select_neurons(fourier: dict[str, Any],
+def _select_neurons(fourier: dict[str, Any], n_neurons: int,
                     per_cluster: int = NEURONS_PER_CLUSTER) -> tuple[list[int], list[int]]:
-    """A few neurons per frequency cluster (highest FVE first); the best neurons overall if no cluster."""
+    """A few neurons per frequency cluster (highest FVE first); the best neurons overall if no cluster.
+
+    The neuron lists come from analysis.json, which may be stale or edited: they must describe exactly
+    ``n_neurons`` neurons, else a RunDirError (never an IndexError deep in the report)."""
     fve, freq = fourier.get("neuron_fve", []), fourier.get("neuron_freq", [])
+    clusters = fourier.get("clusters", {})
+    members = [i for m in clusters.values() for i in m] if isinstance(clusters, dict) else [None]
+    if fve or freq or members:
+        fits = len(fve) == len(freq) == n_neurons and all(isinstance(v, int | float) for v in fve)
+        if not fits or not all(isinstance(i, int) and 0 <= i < n_neurons for i in members):
+            raise RunDirError(f"analysis.json does not match this run's {n_neurons} neurons (neuron_fve, "
+                              "neuron_freq or clusters); rerun `tritlens analyze --force`")
     ids: list[int] = []
-    for members in fourier.get("clusters", {}).values():
-        ids += sorted(members, key=lambda i: -fve[i])[:per_cluster]
+    for group in clusters.values():
+        ids += sorted(group, key=lambda i: -fve[i])[:per_cluster]
     if not ids:
         ids = sorted(range(len(fve)), key=lambda i: -fve[i])[:2 * per_cluster]
     return ids, [freq[i] for i in ids]
@@ -159,7 +169,8 @@ def figure_data(run: Run, analysis: dict[str, Any]) -> dict[str, np.ndarray]:
 
     scores = np.stack([eq_to_a(s) for s, _ in attn]) if attn else np.zeros((0, 0, p, p), np.float32)
     pattern = np.stack([eq_to_a(pt) for _, pt in attn]) if attn else np.zeros((0, 0, p, p), np.float32)
-    ids, freqs = _select_neurons(analysis.get("fourier", {}))
+    n_neurons = int(cache[last_mlp].shape[-1]) if has_mlp else 0
+    ids, freqs = _select_neurons(analysis.get("fourier", {}), n_neurons)
     if has_mlp and ids:
         acts = cache[last_mlp][:, 2][:, ids].T.reshape(len(ids), p, p)
     else:

@@ -51,7 +51,7 @@ def progress_curves(run: Run, view: CyclicView, train: Tensor, key_freqs: list[i
     steps = run.checkpoint_steps()
     if not steps:
         raise TritlensError(f"{run.path or 'this run'} has no checkpoints, so there is no progress to "
-                            "analyse (train with train.checkpoint_every > 0, or analyse without progress)")
+                            "analyse (train with train.checkpoint_every > 0, or use `analyze --final-only`)")
     curves: dict[str, list[float]] = {name: [] for name in CURVES}
     for step in tqdm(steps, desc="checkpoints", unit="ckpt", disable=not bar, dynamic_ncols=True):
         row = checkpoint_measures(run.load_checkpoint(step), view, train, key_freqs)

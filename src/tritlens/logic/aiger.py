@@ -16,7 +16,10 @@ from tritlens.logic.aig import AIG
 from tritlens.run.files import read_bytes
 
 MAX_FILE_BYTES = 256 << 20
-MAX_VARS = 8_000_000
+# Binary AIGER lists no inputs, so a 14-byte file can announce millions of them: the variable count
+# is bounded on its own (about 400 MiB and a few seconds at the bound; tritlens' circuits are far smaller).
+MAX_VARS = 1 << 20
+MAX_DIGITS = 18  # longest number read (below 2^63; a thousand-digit number is refused, not parsed)
 BYTES_PER_VAR = 400  # what one variable costs in an AIG (lists, structural hash, names), generously
 
 # -- writing ---------------------------------------------------------------------------------------
@@ -131,8 +134,8 @@ class _Lines:
     def ints(self, what: str, low: int, high: int) -> list[int]:
         text = self.next_line(what)
         parts = text.split()
-        if not low <= len(parts) <= high or not all(p.isdigit() for p in parts):
-            raise self.error(f"expected {what}, got {text!r}")
+        if not low <= len(parts) <= high or not all(_number(p) for p in parts):
+            raise self.error(f"expected {what}, got {text!r:.60}")
         return [int(p) for p in parts]
 
     def delta(self) -> int:
@@ -146,16 +149,22 @@ class _Lines:
             if not byte & 0x80:
                 return x
             shift += 7
+            if shift > 63:  # no literal needs more than 9 bytes; a run of 0xff bytes is garbage
+                raise TritlensError(f"{self.source}: line {self.line + 1}: binary AND delta too long")
+
+
+def _number(text: str) -> bool:
+    return text.isdigit() and len(text) <= MAX_DIGITS
 
 
 def _header(rd: _Lines) -> tuple[bool, list[int]]:
     text = rd.next_line("AIGER header")
     parts = text.split()
     if not parts or parts[0] not in ("aag", "aig"):
-        raise rd.error(f"not an AIGER header: {text!r}")
+        raise rd.error(f"not an AIGER header: {text!r:.60}")
     nums = parts[1:]
-    if len(nums) < 5 or not all(p.isdigit() for p in nums):
-        raise rd.error(f"header needs 'M I L O A', got {text!r}")
+    if len(nums) < 5 or not all(_number(p) for p in nums):
+        raise rd.error(f"header needs 'M I L O A' (numbers of at most {MAX_DIGITS} digits), got {text!r:.60}")
     m, i, l, o, a, *extra = (int(p) for p in nums)
     if any(extra):
         raise rd.error("bad-state, constraint, justice and fairness sections are not supported")
@@ -278,7 +287,7 @@ def _read_symbols(rd: _Lines, g: AIG) -> None:
         kind, _, rest = text.partition(" ")
         index, name = kind[1:], rest.strip()
         if kind[:1] not in ("i", "l", "o") or not index.isdigit() or not name:
-            raise rd.error(f"bad symbol line {text!r}")
+            raise rd.error(f"bad symbol line {text!r:.60}")
         k = int(index)
         names = {"i": g.input_names, "o": g.output_names}.get(kind[0])
         if kind[0] == "l":

@@ -32,7 +32,7 @@ READOUTS = ("argmax", "bit")
 class DiscreteMLPConfig:
     """Ternary threshold MLP: hidden widths, input encoding and training knobs."""
 
-    hidden: tuple[int, ...] = setting(factory=lambda: (32,), lo=1, hi=1 << 16)
+    hidden: tuple[int, ...] = setting(factory=lambda: (32,), lo=1, hi=1 << 16, max_items=64)  # widths
     encoding: str = setting("onehot", choices=ENCODINGS)
     surrogate: str = setting("sigmoid", choices=SURROGATES)  # straight-through gradient of the step
     temperature: float = setting(1.0, lo=0.0, hi=1e6, lo_open=True)  # width of the surrogate window

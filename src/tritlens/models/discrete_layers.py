@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from tritlens.errors import ConfigError
+from tritlens.errors import CheckpointError, ConfigError
 from tritlens.quant.quantizers import ste, ternary_trits
 
 ENCODINGS = ("onehot", "binary")
@@ -55,6 +55,9 @@ def step(z: Tensor, surrogate: str = "sigmoid", temperature: float = 1.0) -> Ten
     else:
         raise ConfigError(f"unknown surrogate {surrogate!r}; choose one of {', '.join(SURROGATES)}")
     return soft + (hard - soft).detach()
+
+
+MAX_BIAS = 1 << 20  # with at most 2^16 inputs, every sum stays below 2^24: exact in float32
 
 
 @dataclass(frozen=True)
@@ -98,9 +101,16 @@ class TernaryLinear(nn.Module):
         return x @ self.trits().t() + self.int_bias()
 
     def integer(self, kind: str, name: str) -> IntLayer:
+        """The exact integer layer; weights no training produces (a pruning mask other than 0/1, a bias
+        beyond ``MAX_BIAS``, where float32 sums stop being exact) are refused, not silently cast."""
         with torch.no_grad():
+            if not bool(((self.mask == 0) | (self.mask == 1)).all()):
+                raise CheckpointError(f"{name}: the pruning mask holds values other than 0 and 1")
+            bias = self.int_bias().round()
+            if bool((bias.abs() > MAX_BIAS).any()):
+                raise CheckpointError(f"{name}: a bias beyond +-{MAX_BIAS} (float sums would not be exact)")
             w = self.int_trits().to(torch.int8).cpu().numpy()
-            b = self.int_bias().round().to(torch.int64).cpu().numpy()
+            b = bias.to(torch.int64).cpu().numpy()
         return IntLayer(w, b, kind, name)
 
     def set_integer(self, weight: np.ndarray | list, bias: np.ndarray | list | None = None) -> None:

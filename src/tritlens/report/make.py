@@ -31,7 +31,7 @@ def read_analysis(run_path: Path) -> dict[str, Any] | None:
     A file that is not valid JSON or not shaped like an analysis is a one-line :class:`RunDirError`.
     """
     path = run_path / ANALYSIS_FILE
-    if not path.exists():
+    if not os.path.lexists(path):  # a dangling link is a damaged file, not a missing one
         return None
     data = run_schema.check(run_schema.loads(read_text(path, "analysis"), str(path)), run_schema.ANALYSIS,
                             str(path))

@@ -101,7 +101,8 @@ def png_outputs(specs: Sequence[FigureSpec], out_dir: str | os.PathLike[str], fo
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise TritlensError(f"--png {out} exists and is not a directory")
-    return [Output(out / f"{spec.slug}.png", force=force, inputs=inputs, what="figure") for spec in specs]
+    return [Output(out / f"{spec.slug}.png", force=force, inputs=inputs, what="figure", make_folder=True)
+            for spec in specs]
 
 
 def write_pngs(inputs: Sequence[ReportInput], out_dir: str | os.PathLike[str],

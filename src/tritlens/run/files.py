@@ -36,19 +36,19 @@ def atomic_target(path: str | os.PathLike[str]) -> Iterator[Path]:
     """A temporary sibling of ``path`` to write; on success it is fsynced and renamed over ``path``.
 
     On any error the temporary file is removed and ``path`` is untouched. The file's mode follows
-    the umask (not the temporary file's 0600).
+    the umask (not the temporary file's 0600), also when the writer replaced the temporary file.
     """
     out = Path(path)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-        os.fchmod(fd, 0o666 & ~current_umask())
         os.close(fd)
     except OSError as exc:
         raise TritlensError(f"cannot write {out}: {reason(exc)}") from None
     tmp = Path(name)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~current_umask())  # some writers (safetensors) create the file anew
         with tmp.open("rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, out)
@@ -83,7 +83,8 @@ def read_bytes(path: str | os.PathLike[str], what: str, limit: int = MAX_TEXT_BY
     except OSError as exc:
         raise TritlensError(f"cannot read {what} {p}: {reason(exc)}") from None
     if len(data) > limit:
-        raise TritlensError(f"{what} {p} is larger than {limit >> 20} MiB; refusing to read it")
+        size = f"{limit >> 20} MiB" if limit >= 1 << 20 else f"{limit >> 10} KiB"
+        raise TritlensError(f"{what} {p} is larger than {size}; refusing to read it")
     return data
 
 
@@ -106,15 +107,20 @@ def file_id(path: Path) -> tuple[int, int] | None:
 class Output:
     """One file a command will write, checked before any work is done.
 
-    Refuses: a directory, a dangling symbolic link, a folder that cannot be written, an existing file
-    without ``force``, and (even with ``force``) any file the command reads (``inputs``: files, or
+    Refuses: a directory, a dangling symbolic link, a folder that does not exist (unless
+    ``make_folder``: the folder is itself an output, as ``--png DIR``) or cannot be written, an existing
+    file without ``force``, and (even with ``force``) any file the command reads (``inputs``: files, or
     folders whose every file counts as an input).
     """
 
     def __init__(self, path: str | os.PathLike[str], *, force: bool = False,
-                 inputs: Iterable[str | os.PathLike[str]] = (), what: str = "output") -> None:
-        self.path, self.force, self.what = Path(path), force, what
-        self.check(list(inputs))
+                 inputs: Iterable[str | os.PathLike[str]] = (), what: str = "output",
+                 make_folder: bool = False) -> None:
+        self.path, self.force, self.what, self.make_folder = Path(path), force, what, make_folder
+        try:
+            self.check(list(inputs))
+        except OSError as exc:  # e.g. a file name longer than the file system allows
+            raise TritlensError(f"{self.what} {self.path}: {reason(exc)}") from None
 
     def check(self, inputs: list[str | os.PathLike[str]]) -> None:
         p = self.path
@@ -131,6 +137,9 @@ class Output:
             raise TritlensError(f"{self.what} {p} exists; pass --force to replace it")
         if own is not None and not p.is_file():
             raise TritlensError(f"{self.what} {p} exists and is not a regular file")
+        if not self.make_folder and not p.parent.exists():
+            raise TritlensError(f"{self.what} folder {p.parent} does not exist; create it first (a typo "
+                                "would otherwise leave a stray folder)")
         check_writable_folder(p.parent, self.what)
 
     def write(self, data: bytes | str) -> Path:

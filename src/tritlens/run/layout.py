@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tritlens.config import RunConfig
-from tritlens.errors import ConfigError, RunDirError, TritlensError
+from tritlens.errors import ConfigError, RunDirError, TritlensError, short
 from tritlens.run import schema
 from tritlens.run.files import atomic_write_text, read_text, reason
 from tritlens.run.lock import LOCK_NAME
@@ -28,6 +27,8 @@ from tritlens.run.lock import LOCK_NAME
 STEP_FILE = re.compile(r"^step_(\d{6,12})\.safetensors$")
 # What a run writes besides config.json; starting over removes exactly these (and checkpoints/).
 RUN_FILES = ("metrics.jsonl", "model.safetensors", "failed.json")
+# Files whose presence decides a run's state: each must be a regular file when present.
+STATE_FILES = ("config.json", *RUN_FILES, "checkpoints/resume.safetensors")
 OUTPUT_FILES = ("analysis.json", "grade.json", "circuit.json", "attribution.json", "patching.json",
                 "probes.json", "ln_removal.json")
 
@@ -36,7 +37,13 @@ class RunDir:
     """Paths and file formats of one run directory."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
+        try:
+            text = os.fspath(path)
+        except TypeError:
+            text = None
+        if not isinstance(text, str) or "\x00" in text:
+            raise RunDirError(f"a run directory must be a path (a str or os.PathLike), got {short(path)}")
+        self.path = Path(text)
 
     def __repr__(self) -> str:
         return f"RunDir({str(self.path)!r})"
@@ -70,13 +77,29 @@ class RunDir:
 
     def require(self) -> RunDir:
         """This folder must hold a run; else a one-line RunDirError."""
-        if not self.path.exists():
-            raise RunDirError(f"{self.path}: no such run directory")
-        if not self.path.is_dir():
-            raise RunDirError(f"{self.path} is a file, not a run directory")
+        try:
+            if not self.path.exists():
+                raise RunDirError(f"{self.path}: no such run directory")
+            if not self.path.is_dir():
+                raise RunDirError(f"{self.path} is a file, not a run directory")
+            if os.path.lexists(self.config_path):
+                self.check_layout()
+        except OSError as exc:  # e.g. a name longer than the file system allows
+            raise RunDirError(f"{self.path}: {reason(exc)}") from None
         if not self.exists():
             raise RunDirError(f"{self.path} is not a tritlens run directory (no config.json)")
         return self
+
+    def check_layout(self) -> None:
+        """The files that decide the run's state are regular files (or absent), checkpoints/ a folder:
+        a directory, device, pipe or dangling link in their place is refused, never taken as absent."""
+        for name in STATE_FILES:
+            p = self.path / name
+            if os.path.lexists(p) and not p.is_file():
+                what = "a dangling symbolic link" if not p.exists() else "not a regular file"
+                raise RunDirError(f"{p} is {what}; move it away or restore the file")
+        if os.path.lexists(self.checkpoint_dir) and not self.checkpoint_dir.is_dir():
+            raise RunDirError(f"{self.checkpoint_dir} is not a directory; move it away")
 
     def require_complete(self) -> RunDir:
         self.require()
@@ -103,7 +126,7 @@ class RunDir:
     # -- metrics -------------------------------------------------------------------------------
     def read_metrics(self) -> list[dict[str, Any]]:
         """Every logged row, checked; a torn last line (a write cut short by a crash) is ignored."""
-        if not self.metrics_path.exists():
+        if not os.path.lexists(self.metrics_path):
             return []
         text = read_text(self.metrics_path, "metrics")
         lines = text.split("\n")
@@ -120,10 +143,10 @@ class RunDir:
             rows.append(row)
         if torn is not None:
             try:
-                row = schema.check(json.loads(torn), schema.METRICS_ROW, "")
+                row = schema.check(schema.loads(torn, ""), schema.METRICS_ROW, "")
                 if not rows or row["step"] > rows[-1]["step"]:
                     rows.append(row)  # complete JSON, only the newline is missing
-            except (ValueError, TritlensError):
+            except TritlensError:
                 pass
         return rows
 
@@ -159,7 +182,7 @@ class RunDir:
 
     def failure(self) -> dict[str, Any] | None:
         """What ``failed.json`` says, or None when the run has not failed."""
-        if not self.failure_path.exists():
+        if not os.path.lexists(self.failure_path):
             return None
         data = schema.loads(read_text(self.failure_path, "failure record", 1 << 16), str(self.failure_path))
         return schema.check(data, schema.FAILURE, str(self.failure_path))

@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tritlens.build import build_model, build_task
+import torch
+
+from tritlens.build import build_model, build_task, task_shape
 from tritlens.config import RunConfig
-from tritlens.errors import RunDirError
+from tritlens.errors import RunDirError, short
 from tritlens.models import Model
 from tritlens.run.layout import RunDir
-from tritlens.run.tensors import load_weights_into, weights_step
+from tritlens.run.tensors import check_header, load_weights_into, weights_step
 from tritlens.tasks import Task
 
 
@@ -47,7 +49,7 @@ class Run:
     def load_checkpoint(self, step: int) -> Model:
         """A fresh model holding the weights saved at ``step``."""
         path = self.dir.checkpoint_path(step)
-        if not path.is_file():
+        if not os.path.lexists(path):
             raise RunDirError(f"{self.path} has no checkpoint at step {step}; it has "
                               f"{self.checkpoint_steps() or 'none'}")
         model = build_model(self.config, self.task)
@@ -55,19 +57,29 @@ class Run:
         return model.eval()
 
 
+def described(config: RunConfig) -> dict[str, torch.Tensor]:
+    """The weights ``config`` describes, as meta tensors: shapes and dtypes without any storage, so an
+    edited config that describes terabytes costs nothing to check against a weights file."""
+    with torch.device("meta"):
+        return dict(build_model(config, task_shape(config)).state_dict())
+
+
 def load_run(path: str | os.PathLike[str], step: int | None = None) -> Run:
     """Open a finished run directory (or one checkpoint of it with ``step``); files are checked strictly."""
+    if isinstance(step, bool) or not isinstance(step, int | None) or (step is not None and step < 0):
+        raise RunDirError(f"a checkpoint step must be a non-negative integer, got {short(step)}")
     run = RunDir(path).require()
     config = run.read_config()
-    task = build_task(config)
     if step is None:
         run.require_complete()
         weights = run.model_path
     else:
         weights = run.checkpoint_path(step)
-        if not weights.is_file():
+        if not os.path.lexists(weights):
             raise RunDirError(f"{run.path} has no checkpoint at step {step}; it has "
                               f"{run.checkpoint_steps() or 'none'}")
+    check_header(weights, described(config))  # before the task's data or the model is allocated
+    task = build_task(config)
     model = build_model(config, task)
     load_weights_into(model, weights)
     return Run(run.path, config, model.eval(), run.read_metrics(), weights_step(weights), task)

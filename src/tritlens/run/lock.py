@@ -8,9 +8,11 @@ it is removed on release, and an acquirer re-checks that the path still names th
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
+import stat
 import sys
 import time
 from pathlib import Path
@@ -41,23 +43,37 @@ class RunLock:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                holder = _holder(fd)
+                who = _holder(fd)
                 os.close(fd)
-                raise RunLockedError(f"{self.dir} is in use by another tritlens process ({holder}); "
-                                     "wait for it to finish or stop it") from None
+                raise locked_error(self.dir, who) from None
             if self._still_ours(fd):
                 self.took_over = _read_json(fd)
-                self._claim(fd)
+                try:
+                    self._claim(fd)
+                except OSError as exc:  # a full disk: give the lock back and leave no lock file
+                    self.path.unlink(missing_ok=True)
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+                    os.close(fd)
+                    raise RunDirError(f"cannot lock {self.dir}: {reason(exc)}") from None
                 self.fd = fd
                 return self
             os.close(fd)  # released and unlinked between our open and flock: try again
         raise RunDirError(f"cannot lock {self.dir}: the lock file keeps changing")
 
     def _open(self) -> int:
+        """The lock file, opened without following links; anything but a plain file of its own (a link,
+        a pipe, a second name of another file) is refused, since taking the lock writes into it."""
         try:
-            return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666 & ~current_umask())
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK,
+                         0o666 & ~current_umask())
         except OSError as exc:
-            raise RunDirError(f"cannot lock {self.dir}: {reason(exc)}") from None
+            problem = "it is a symbolic link" if exc.errno == errno.ELOOP else reason(exc)
+            raise RunDirError(f"cannot lock {self.dir} ({self.path.name}): {problem}") from None
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
+            os.close(fd)
+            raise RunDirError(f"cannot lock {self.dir}: {self.path} is not a plain lock file; remove it")
+        return fd
 
     def _still_ours(self, fd: int) -> bool:
         try:
@@ -107,17 +123,38 @@ def _holder(fd: int) -> str:
     return f"pid {pid}, tritlens {str(command)[:20]}, since {str(since)[:19]}"
 
 
-def is_locked(run_dir: str | os.PathLike[str]) -> bool:
-    """Whether a live process holds the lock of ``run_dir`` (a stale lock file counts as free)."""
+def locked_error(run_dir: str | os.PathLike[str], holder: str) -> RunLockedError:
+    return RunLockedError(f"{run_dir} is in use by another tritlens process ({holder}); wait for it to "
+                          "finish or stop it")
+
+
+def holder(run_dir: str | os.PathLike[str]) -> str | None:
+    """Who holds the lock of ``run_dir`` (pid, command, start) if a live process does, else None.
+
+    Only looks: a stale lock file (its holder died) counts as free and is left alone."""
     path = Path(run_dir) / LOCK_NAME
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
-        return False
+        return None
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
-        return True
+        return _holder(fd)
+    except OSError:
+        return None
     finally:
         os.close(fd)
-    return False
+    return None
+
+
+def is_locked(run_dir: str | os.PathLike[str]) -> bool:
+    """Whether a live process holds the lock of ``run_dir`` (a stale lock file counts as free)."""
+    return holder(run_dir) is not None
+
+
+def refuse_if_locked(run_dir: str | os.PathLike[str]) -> None:
+    """A RunLockedError naming the holder when a live process holds ``run_dir``'s lock."""
+    who = holder(run_dir)
+    if who is not None:
+        raise locked_error(run_dir, who)

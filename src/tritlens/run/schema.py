@@ -157,12 +157,19 @@ def check(data: Any, schema: Mapping[str, Any], where: str) -> Any:
 
 
 def loads(text: str, where: str) -> Any:
-    """Parse JSON strictly: NaN, Infinity and huge numbers are refused, errors are one line."""
+    """Parse JSON strictly: NaN, Infinity and numbers too large for a float or an integer's digit
+    limit are refused; errors are one line."""
     def no_constant(name: str) -> Any:
         raise ValueError(f"{name} is not a JSON number")
 
+    def finite(literal: str) -> float:
+        value = float(literal)
+        if not math.isfinite(value):  # 1e999 overflows to infinity
+            raise ValueError(f"{literal[:20]} is too large for a number")
+        return value
+
     try:
-        return json.loads(text, parse_constant=no_constant)
+        return json.loads(text, parse_constant=no_constant, parse_float=finite)
     except RecursionError:
         raise RunDirError(f"{where} is nested too deeply") from None
     except ValueError as exc:  # JSONDecodeError is a ValueError; so are over-long integers

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from tritlens.errors import TritlensError
+from tritlens.errors import ConfigError, TritlensError
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,16 @@ class Split:
 
     def subset(self, index: Tensor | slice) -> Split:
         return Split(self.tokens[index], self.targets[index])
+
+
+def train_size(train_frac: float, n_examples: int) -> int:
+    """How many of ``n_examples`` go to training; a fraction that leaves either side empty is refused
+    (tasks call this when they are built, so the check comes before any run directory exists)."""
+    n_train = int(round(train_frac * n_examples))
+    if not 0 < n_train < n_examples:
+        raise ConfigError(f"task.train_frac={train_frac:g} leaves an empty train or test set "
+                          f"({n_examples} examples)")
+    return n_train
 
 
 @dataclass(frozen=True)

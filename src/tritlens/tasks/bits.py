@@ -21,9 +21,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from tritlens.errors import ConfigError
 from tritlens.fields import check_fields, seed, setting
-from tritlens.tasks.base import Split, Task, TaskShape
+from tritlens.tasks.base import Split, Task, TaskShape, train_size
 
 MAX_ENUMERATE = 1 << 16
 _FRAC = {"lo": 0.0, "hi": 1.0, "lo_open": True}
@@ -102,6 +101,11 @@ class _EnumeratedTask(Task):
     def labels(self, tokens: Tensor) -> Tensor:
         raise NotImplementedError
 
+    def _check_split(self) -> None:
+        """Refuse a train fraction that leaves an empty side, when the task is built (not at training)."""
+        if self.train_frac != 1.0:
+            train_size(self.train_frac, self.examples(self.sizes, self.n_samples))
+
     def all_tokens(self) -> Tensor:
         """Every input (when at most MAX_ENUMERATE) or a seeded sample of ``n_samples`` inputs."""
         total = math.prod(self.sizes)
@@ -117,9 +121,7 @@ class _EnumeratedTask(Task):
         if self.train_frac == 1.0:
             return data, data
         perm = torch.randperm(len(data), generator=torch.Generator().manual_seed(self.data_seed))
-        n_train = int(round(self.train_frac * len(data)))
-        if n_train in (0, len(data)):
-            raise ConfigError(f"task.train_frac={self.train_frac} leaves an empty train or test set")
+        n_train = train_size(self.train_frac, len(data))
         return data.subset(perm[:n_train]), data.subset(perm[n_train:])
 
 
@@ -134,6 +136,7 @@ class SerialAddTask(_EnumeratedTask):
         self.d_vocab, self.d_vocab_out, self.n_ctx = base * base, base, digits + 1
         self.answer_positions = tuple(range(digits + 1))
         self.sizes = (base * base,) * digits + (1,)
+        self._check_split()
 
     @staticmethod
     def shape(cfg: SerialAddConfig) -> TaskShape:
@@ -160,6 +163,7 @@ class ModAddTask(_EnumeratedTask):
         self.p, self.name = p, "mod_add"
         self.d_vocab = self.d_vocab_out = p
         self.n_ctx, self.answer_positions, self.sizes = 2, (1,), (p, p)
+        self._check_split()
 
     @staticmethod
     def shape(cfg: ModAddBitsConfig) -> TaskShape:
@@ -182,6 +186,7 @@ class ParityTask(_EnumeratedTask):
         self.d_vocab = self.d_vocab_out = 2
         self.n_ctx, self.sizes = bits, (2,) * bits
         self.answer_positions = tuple(range(bits)) if prefix else (bits - 1,)
+        self._check_split()
 
     @staticmethod
     def shape(cfg: ParityConfig) -> TaskShape:
@@ -204,6 +209,7 @@ class CompareTask(_EnumeratedTask):
         self.bits, self.name = bits, "compare"
         self.d_vocab, self.d_vocab_out = 1 << bits, 3
         self.n_ctx, self.answer_positions, self.sizes = 2, (1,), (1 << bits, 1 << bits)
+        self._check_split()
 
     @staticmethod
     def shape(cfg: CompareConfig) -> TaskShape:

@@ -9,9 +9,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from tritlens.errors import ConfigError
+from tritlens.errors import ConfigError, short
 from tritlens.fields import check_fields, seed, setting
-from tritlens.tasks.base import Feature, Split, Task, TaskShape
+from tritlens.tasks.base import Feature, Split, Task, TaskShape, train_size
 from tritlens.tasks.expr import evaluate_mod
 
 NAMED_OPS: dict[str, str] = {"add": "a + b", "sub": "a - b", "mul": "a * b", "div": "a / b"}
@@ -47,6 +47,8 @@ class ModularTask(Task):
                 raise ConfigError(f"task.{key} must be an integer, got {value!r:.40}")
         if not (isinstance(op, str) or callable(op)):
             raise ConfigError(f"task.op must be a string or a callable, got {type(op).__name__}")
+        if isinstance(train_frac, bool) or not isinstance(train_frac, int | float):
+            raise ConfigError(f"task.train_frac must be a number, got {short(train_frac)}")
         settings = ModularConfig(p, op if isinstance(op, str) else "add", float(train_frac), data_seed)
         check_fields(settings, "task")
         self.p, self.op, self.train_frac, self.data_seed = p, op, float(train_frac), int(data_seed)
@@ -56,6 +58,7 @@ class ModularTask(Task):
         self.n_ctx = 3
         self.answer_positions = (2,)
         self._labels = self._label_table()
+        self.n_train = train_size(self.train_frac, int((self._labels >= 0).sum()))
 
     @classmethod
     def from_config(cls, cfg: ModularConfig) -> ModularTask:
@@ -126,10 +129,7 @@ class ModularTask(Task):
         data = self.all_pairs()
         gen = torch.Generator().manual_seed(self.data_seed)
         perm = torch.randperm(len(data), generator=gen)
-        n_train = int(round(self.train_frac * len(data)))
-        if n_train == 0 or n_train == len(data):
-            raise ConfigError(f"task.train_frac={self.train_frac} leaves an empty train or test set")
-        return data.subset(perm[:n_train]), data.subset(perm[n_train:])
+        return data.subset(perm[:self.n_train]), data.subset(perm[self.n_train:])
 
     def describe(self) -> str:
         op = "custom function" if callable(self.op) else NAMED_OPS.get(self.op, self.op)

@@ -20,10 +20,10 @@ EXT = "extension."
 
 
 def _named_parameters(model: nn.Module, extensions: nn.Module | None) -> dict[str, nn.Parameter]:
-    """Every optimised parameter by its name in the resume file."""
-    params = dict(model.named_parameters())
+    """Every optimised (trainable) parameter by its name in the resume file."""
+    params = {n: p for n, p in model.named_parameters() if p.requires_grad}
     if extensions is not None:
-        params.update({EXT + n: p for n, p in extensions.named_parameters()})
+        params.update({EXT + n: p for n, p in extensions.named_parameters() if p.requires_grad})
     return params
 
 
@@ -75,7 +75,31 @@ def _check(tensors: dict[str, Tensor], model: nn.Module, gen: torch.Generator, p
     step, wall = int(tensors["counters.step"]), float(tensors["counters.wall_time"])
     if not 0 <= step <= max_step or not math.isfinite(wall) or wall < 0:
         raise CheckpointError(f"{path} holds an impossible step ({step}) or time ({wall})")
+    _check_optimizer(tensors, params, step, path)
+    try:  # the generator's own check of its state (a Mersenne Twister state must be well formed)
+        torch.Generator().set_state(tensors["rng.minibatch"])
+    except (RuntimeError, ValueError):
+        raise CheckpointError(f"{path}: rng.minibatch is not a valid random generator state") from None
     return ResumeState(step, wall)
+
+
+def _check_optimizer(tensors: dict[str, Tensor], params: dict[str, nn.Parameter], step: int,
+                     path: object) -> None:
+    """AdamW's state after ``step`` updates: every trainable parameter has its moments and step count
+    (every architecture gives every trainable parameter a gradient at every update), second moments
+    are non-negative, and the step counts are whole numbers reaching ``step``."""
+    if step == 0:
+        return
+    missing = [f"optim.{n}.{f}" for n in params for f in OPTIM_FIELDS if f"optim.{n}.{f}" not in tensors]
+    if missing:
+        raise CheckpointError(f"{path} lacks optimizer state {missing[0][:80]} ({len(missing)} missing)")
+    counts = [float(tensors[f"optim.{n}.step"]) for n in params]
+    if any(c != int(c) or not 1 <= c <= step for c in counts) or max(counts, default=step) != step:
+        raise CheckpointError(f"{path}: the optimizer's step counts do not match the checkpoint's "
+                              f"step {step}")
+    for n in params:
+        if bool((tensors[f"optim.{n}.exp_avg_sq"] < 0).any()):
+            raise CheckpointError(f"{path}: optim.{n[:60]}.exp_avg_sq holds negative values")
 
 
 def load_resume(run: RunDir, model: nn.Module, opt: torch.optim.Optimizer, gen: torch.Generator,

@@ -17,6 +17,7 @@ from tritlens.config import RunConfig
 from tritlens.errors import RunDirError
 from tritlens.run import RunDir, RunLock
 from tritlens.run.files import check_writable_folder, reason
+from tritlens.run.lock import refuse_if_locked
 
 NEW, RESUME, COMPLETE = "new", "resume", "complete"
 
@@ -81,10 +82,23 @@ def decide(run: RunDir, cfg: RunConfig, resume: bool, force: bool) -> str:
 
 
 def claim(out: str | os.PathLike[str], cfg: RunConfig, resume: bool = False, force: bool = False) -> Claim:
-    """Check, create and lock ``out`` for training ``cfg``; write its config for a new run."""
+    """Check, create and lock ``out`` for training ``cfg``; write its config for a new run.
+
+    A resumed run is left as it is: the caller reads its resume state, and only then clears a failure
+    mark, so a damaged run refused here or there is byte-identical afterwards.
+    """
     run = RunDir(out)
+    try:
+        return _claim(run, cfg, resume, force)
+    except OSError as exc:  # e.g. a name longer than the file system allows
+        raise RunDirError(f"--out {run.path}: {reason(exc)}") from None
+
+
+def _claim(run: RunDir, cfg: RunConfig, resume: bool, force: bool) -> Claim:
     if run.path.is_symlink() and not run.path.exists():
         raise RunDirError(f"{run.path} is a dangling symbolic link; remove it or choose another --out")
+    if run.path.is_dir():
+        refuse_if_locked(run.path)  # a second writer learns who holds the run
     decide(run, cfg, resume, force)  # refuse early, before creating anything
     check_writable_folder(run.path, "--out")
     created = not run.path.exists()
@@ -99,8 +113,6 @@ def claim(out: str | os.PathLike[str], cfg: RunConfig, resume: bool = False, for
         if mode == NEW:
             run.clear()
             run.write_config(cfg)
-        elif mode == RESUME:
-            run.failure_path.unlink(missing_ok=True)
     except BaseException:
         lock.release()
         if created:

@@ -10,6 +10,7 @@ exactly the ones a resume recomputes.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
@@ -22,7 +23,7 @@ from tqdm.auto import tqdm
 
 from tritlens.build import build_model, build_task
 from tritlens.config import RunConfig
-from tritlens.errors import TritlensError
+from tritlens.errors import CheckpointError, TritlensError
 from tritlens.models import Model
 from tritlens.run import RunDir, save_tensors
 from tritlens.tasks import Split, Task
@@ -112,6 +113,7 @@ class Trainer:
         self.positions = self.task.answer_positions
         self.metrics: list[dict[str, Any]] = []
         self.step_reached = 0
+        self.start, self.wall0 = 0, 0.0  # where fit() begins (restore() moves it to a checkpoint)
 
     def _event(self, name: str, step: int) -> None:
         if self.on_event is not None:
@@ -170,15 +172,40 @@ class Trainer:
         self._event("checkpoint", step)
 
     def restore(self) -> int:
-        """Continue from the last checkpoint (or from scratch if there is none); returns its step."""
+        """Continue from the last checkpoint (or from scratch if there is none); returns its step.
+
+        Everything is read and checked before anything is written, so a damaged run is refused as it
+        is. Metrics rows past the checkpoint (a torn last line among them) are dropped: the resumed
+        run logs them again."""
         assert self.run is not None
-        if not self.run.resume_path.exists():
+        if not os.path.lexists(self.run.resume_path):
             self.metrics = self.run.truncate_metrics(None)
             return 0
-        state = load_resume(self.run, self.model, self.opt, self.gen, self.cfg.train.steps, self.extensions)
+        state = load_resume(self.run, self.model, self.opt, self.gen, self.cfg.train.steps,
+                            self.extensions)
+        rows = [r for r in self.run.read_metrics() if r["step"] <= state.step]
+        repair = self._check_rows(rows, state.step)
         self.metrics = self.run.truncate_metrics(state.step)
-        self.wall0 = state.wall_time
+        self.start, self.wall0 = state.step, state.wall_time
+        if repair:  # the checkpoint's own row was cut off: the restored model gives it back exactly
+            self.log(state.step, state.wall_time)
         return state.step
+
+    def _check_rows(self, rows: list[dict[str, Any]], step: int) -> bool:
+        """The rows up to the checkpoint at ``step`` are exactly those the schedule logs; True when only
+        the checkpoint's own row is missing (it can be recomputed), a CheckpointError otherwise."""
+        t = self.cfg.train
+        want = {0, *range(t.eval_every, step + 1, t.eval_every)} | ({step} if step == t.steps else set())
+        got = {r["step"] for r in rows}
+        if got == want:
+            return False
+        if got == want - {step}:
+            return True
+        assert self.run is not None
+        odd = sorted(want ^ got)
+        raise CheckpointError(f"{self.run.metrics_path} does not hold the rows logged before the checkpoint "
+                              f"at step {step} (steps {odd[:3]} differ); the run cannot continue exactly: "
+                              "start over with --force")
 
     def _stopped_at(self, step: int) -> bool:
         """Whether the run had already met ``stop_at_test_acc`` at the checkpoint it resumes from."""
@@ -186,10 +213,10 @@ class Trainer:
         return step > 0 and goal is not None and last.get("step") == step and last["test_acc"] >= goal
 
     # -- the loop ------------------------------------------------------------------------------
-    def fit(self, resume: bool = False) -> TrainResult:
+    def fit(self) -> TrainResult:
+        """Train from step 0, or from the checkpoint :meth:`restore` read."""
         t = self.cfg.train
-        self.wall0 = 0.0
-        start = self.restore() if resume and self.run is not None else 0
+        start = self.start
         t0 = time.perf_counter()
         wall = lambda: self.wall0 + time.perf_counter() - t0  # noqa: E731
         if start == 0:
