@@ -186,7 +186,9 @@ def test_extensions_train_and_resume_exactly(tmp_path, monkeypatch):
         out.mkdir(exist_ok=True)
         ext = _Shift(32)
         trainer = trainer_mod.Trainer(cfg, RunDir(out), progress=False, extensions=[ext])
-        trainer.fit(resume=resume)
+        if resume:
+            trainer.restore()
+        trainer.fit()
         return trainer, ext
 
     ref, ref_ext = fit(tmp_path / "ref")

@@ -177,7 +177,9 @@ def _arm(cfg: RunConfig, rd: RunDir, task: Task, model: Any, progress: bool, ext
     if rd.is_complete():
         load_weights_into(model, rd.model_path)
         return
-    Trainer(cfg, rd, progress, task, model=model, extensions=extensions).fit(resume=True)
+    trainer = Trainer(cfg, rd, progress, task, model=model, extensions=extensions)
+    trainer.restore()  # from the arm's last checkpoint, if it has one
+    trainer.fit()
 
 
 def _scores(model: Any, task: Task) -> dict[str, float]:
