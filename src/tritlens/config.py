@@ -34,6 +34,10 @@ class TrainConfig:
     warmup_start: float = setting(0.0, lo=0.0, hi=1.0)  # warm-up start factor (0: from lr / warmup_steps)
     schedule: str = setting("constant", choices=("constant", "cosine"))  # after warm-up: lr, or cosine to 0
     batch_size: int | None = setting(None, lo=1, hi=1 << 24)  # None: full batch
+    grad_clip: float | None = setting(None, lo=0.0, hi=1e6, lo_open=True)  # max gradient norm (None: off)
+    aux_target: str | None = None  # a task feature that linear heads on aux_hook learn (auxiliary loss)
+    aux_hook: str | None = None  # where the heads read (None: the last layer's attn.hook_z, one per head)
+    aux_weight: float = setting(1.0, lo=0.0, hi=1e6)  # lambda: loss = task loss + lambda * their MSE
     seed: int = seed(999)  # model init and minibatch order
     eval_every: int = setting(100, lo=1, hi=10**9)  # steps between test evaluations and metrics lines
     checkpoint_every: int = setting(500, lo=0, hi=10**9)  # steps between checkpoints (0: final only)

@@ -119,3 +119,47 @@ def make_comparison(inputs: list[ReportInput]) -> dict[str, Any]:
     return {"names": names, "rows": rows,
             "verdict": "All precisions learn the same Fourier algorithm <with> different keys & norms.",
             "numbers": {"n": len(inputs)}}
+
+
+def make_circuit_outputs(seed: int = 0, layers: int = 2, heads: int = 4, n_ctx: int = 7,
+                         positions: tuple[int, ...] = (4, 5, 6)) -> dict[str, Any]:
+    """attribution / patching / probes / ln_removal outputs shaped exactly as the commands write them."""
+    rng = np.random.default_rng(seed)
+    names = ["embed", "pos_embed"] + [f"L{i}{part}" for i in range(layers)
+                                       for part in [f"H{h}" for h in range(heads)] + [" attn bias", " MLP"]]
+    dla = rng.normal(0, 1, (len(names), len(positions)))
+    attribution = {"schema": 1, "run": {"path": "runs/x", "norm": "layer"}, "n_examples": 1000,
+                   "logit": "correct", "positions": list(positions), "components": names, "dla": dla.tolist(),
+                   "direct_effect": (dla * 0.8 + rng.normal(0, 0.1, dla.shape)).tolist(), "nmae": 0.21,
+                   "sensitivity": {"inputs": [0, 1, 2], "outputs": list(positions),
+                                   "grid": rng.uniform(0, 3, (3, len(positions))).tolist()}}
+
+    def grid(rows: int, cols: int) -> dict[str, Any]:
+        act = rng.normal(0, 3, (rows, cols))
+        return {"rows": [f"L{i}" for i in range(rows)], "cols": [f"pos {p}" for p in range(cols)],
+                "activation": act.tolist(), "attribution": (0.7 * act).tolist(), "correlation": 1.0,
+                "l1": 0.5}
+
+    patching = {"schema": 1, "run": {"path": "runs/x"}, "metric": "logit_diff", "corrupt": "resample",
+                "n_pairs": 1000, "clean_metric": 9.2, "corrupted_metric": -9.1, "seconds_activation": 3.0,
+                "seconds_attribution": 0.2,
+                "grids": {k: grid(layers, n_ctx) for k in ("resid_pre", "attn_out")}}
+    patching["grids"]["z"] = {**grid(layers, heads), "cols": [f"H{h}" for h in range(heads)]}
+
+    def probe(target: str, metric: str) -> dict[str, Any]:
+        test = rng.uniform(0, 1, (layers, n_ctx))
+        return {"target": target, "hook": "resid_post", "metric": metric,
+                "kind": "logistic" if metric == "accuracy" else "linear",
+                "rows": [f"L{i}" for i in range(layers)],
+                "cols": [f"pos {p}" for p in range(n_ctx)], "test": test.tolist(),
+                "chance": np.full((layers, n_ctx), 0.1).tolist()}
+
+    probes = {"schema": 1, "probes": {"a@resid_post": probe("a", "accuracy"),
+                                      "c_hat@resid_post": probe("c", "mae")}}
+    rows = [{"model": m, "train_loss": l, "train_acc": 1.0, "test_loss": l, "test_acc": a}
+            for m, l, a in (("original", 0.06, 1.0), ("fine-tuned with norms", 0.001, 1.0),
+                            ("norm-free", 0.003, 0.999))]
+    events = [{"step": 10 + 20 * k, "norm": n} for k, n in enumerate(["L0_mlp", "L0_qk", "final"])]
+    ln_removal = {"schema": 1, "source": "runs/x", "settings": {"steps": 200}, "rows": rows,
+                  "loss_increase": 0.002, "events": events}
+    return {"attribution": attribution, "patching": patching, "probes": probes, "ln_removal": ln_removal}

@@ -20,7 +20,7 @@ from tritlens.report import build_report, write_pngs
 from tritlens.report.chromium import dump_dom, find_chromium
 from tritlens.report.screenshot import main as screenshot_main
 
-from .synthetic import make_comparison, make_input
+from .synthetic import make_circuit_outputs, make_comparison, make_input
 
 pytestmark = pytest.mark.skipif(find_chromium() is None and not os.environ.get("CI"),
                                 reason="no chromium installed (apt-get install chromium)")
@@ -187,10 +187,57 @@ def test_arithmetic_section_renders_quanta_maps(tmp_path):
         arith = {"grade": grade_run(run, questions=5000), "circuit": circuit_search(run, per_class=20)}
         analysis = {"schema": 1, "run": {"task": "3-digit addition", "precision": "full"}, "final": {},
                     "fourier": {"applies": False, "note": "not modular arithmetic"}}
-        inputs.append(ReportInput(name, analysis, [], {}, arith))
+        inputs.append(ReportInput(name, analysis, [], {}, outputs=arith))
     page = build_report(inputs)
     assert "Quanta map" in page and "A2.SA" in page and "8 of 8 clauses hold" in page
     assert "useful in all 2 runs" in page
     result = probe(page, tmp_path)
     assert_all_rendered(result, expected=1 + 2 + 2 + 1, heatmaps=2 + 2 + 1)
     assert result["plots"]["fig-quanta-planted"]["heatmaps"] == 1
+def test_circuit_sections_render(tmp_path):
+    """Attribution bars, patching heat maps (activation | attribution), probe heat maps and the LN-removal
+    comparison, from outputs shaped exactly as the commands write them."""
+    from tritlens.run import schema
+    from tritlens.run.schema import ATTRIBUTION, LN_REMOVAL, PATCHING, PROBES
+
+    outputs = make_circuit_outputs()
+    for key, shape in (("attribution", ATTRIBUTION), ("patching", PATCHING), ("probes", PROBES),
+                       ("ln_removal", LN_REMOVAL)):
+        schema.check(outputs[key], shape, key)
+    with_all = make_input("lnfree")._replace(outputs=outputs)
+    only_attribution = make_input("other", seed=1)._replace(outputs={"attribution": outputs["attribution"]})
+    page = build_report([with_all, only_attribution])
+    for title in ("Direct logit attribution", "Which input moves which answer",
+                  "Activation vs attribution patching", "Probes", "LayerNorm removal"):
+        assert f">{title}</h2>" in page
+    result = probe(page, tmp_path)
+    grids = len(outputs["patching"]["grids"])
+    base = 3 + 2 + 2 * 2  # figures of two plain runs: shared ones, and attention and neurons per run
+    base_heatmaps = 2 * (4 + 6)
+    assert_all_rendered(result, expected=base + 2 + 2 + 1 + 1 + 1,  # attribution and sensitivity: 2 runs
+                        heatmaps=base_heatmaps + 2 + 2 * grids + len(outputs["probes"]["probes"]))
+
+
+def test_real_circuit_outputs_render(tmp_path):
+    """A small LayerNorm run, its norm-free version, and every circuit command on both, in one report."""
+    from tritlens import api
+    from tritlens.report import make_report
+
+    ln, free = tmp_path / "ln", tmp_path / "free"
+    api.train("quick", out=ln, progress=False,
+              overrides=["task.p=17", "model.d_model=16", "model.d_head=4", "model.d_mlp=32",
+                         "model.norm=layer", "model.n_layers=2", "train.steps=60", "train.eval_every=20",
+                         "train.checkpoint_every=0"])
+    api.remove_ln(ln, free, ["steps=40", "start=2", "gap=3", "eval_every=10"], progress=False)
+    for run in (ln, free):
+        api.attribute(run, examples=100)
+        api.patching(run, examples=100)
+        api.probe(run, "a", examples=100)
+    out = make_report([ln, free], tmp_path / "report.html")
+    result = probe(out.read_text(), tmp_path)
+    assert result["errors"] == []
+    assert all(v["rendered"] and v["traces"] > 0 for v in result["plots"].values())
+    names = set(result["plots"])
+    for key in ("attribution-ln", "attribution-free", "sensitivity-ln", "patching-ln", "patching-free",
+                "probes-ln", "probes-free", "ln-removal-free"):
+        assert f"fig-{key}" in names, sorted(names)

@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from tritlens.cli import analysis, arith, logic, train
+from tritlens.cli import analysis, arith, circuits, logic, train
 from tritlens.cli.common import EXIT_BAD_INPUT, Parser
 from tritlens.errors import TritlensError, one_line
 
@@ -21,7 +21,7 @@ EXIT_BROKEN_PIPE = 141  # what shells report for a process ended by SIGPIPE
 def build_parser() -> Parser:
     parser = Parser(prog="tritlens", description="Train, interpret, compile and prove small networks.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for group in (train, analysis, arith, logic):
+    for group in (train, analysis, arith, circuits, logic):
         group.add_commands(sub)
     return parser
 

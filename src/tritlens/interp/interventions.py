@@ -7,7 +7,9 @@ hook names and any task; the arithmetic circuit search and the attribution analy
 * :func:`ablate` — a context manager replacing the activation at sites by zero, its mean over a
   reference batch (per position), or a resampled reference example; :func:`ablation_sweep` runs one
   forward pass per site (several sites share a pass) and returns the metric for each.
-* :func:`patch` / :func:`patching_sweep` — run ``target`` tokens with ``source``'s activation at a site.
+* :func:`patch` / :func:`patching_sweep` — run ``target`` tokens with ``source``'s activation at a site;
+  :func:`activation_patching` does the same for many sites at once, caching ``source`` once and
+  rerunning only the layers a site can change.
 * :func:`attribution_patching` — the first-order estimate of every patching effect from one forward
   and one backward pass: grad(metric at target) . (source activation - target activation).
 """
@@ -22,7 +24,7 @@ import torch
 from torch import Tensor
 
 from tritlens.errors import TritlensError
-from tritlens.models import HookedModule, HookPoint
+from tritlens.models import HookedModule, HookedTransformer, HookPoint
 
 Metric = Callable[[Tensor], Tensor]  # logits [batch, pos, vocab] -> scalar or per-example values
 KINDS = ("zero", "mean", "resample")
@@ -198,6 +200,59 @@ def patching_sweep(model: HookedModule, target: Tensor, source: Tensor, sites: S
     """``metric`` of the patched logits for each site in turn (activation patching)."""
     _check_pair(target, source)
     return [metric(patch(model, target, source, site)) for site in sites]
+
+
+def _layer_of(model: HookedModule, hook: str) -> int | None:
+    """The block a hook lives in, when ``model`` can be rerun from that block (else None)."""
+    if not isinstance(model, HookedTransformer) or not hook.startswith("blocks."):
+        return None
+    return int(hook.split(".")[1])
+
+
+def _forward_from(model: HookedTransformer, layer: int, resid: Tensor) -> Tensor:
+    """Logits from the residual stream entering block ``layer`` (the hooks of blocks >= layer fire)."""
+    for block in model.blocks[layer:]:
+        resid = block(resid)
+    return model.unembed(model.ln_final(resid))
+
+
+@torch.no_grad()
+def activation_patching(model: HookedModule, target: Tensor, source: Tensor, sites: Sequence[Site],
+                        metric: Metric) -> Tensor:
+    """``metric`` of the ``target`` run with ``source``'s activation at each site in turn: [n_sites, ...].
+
+    The same numbers as :func:`patching_sweep`, faster: the source is cached once for every site, and
+    on a :class:`HookedTransformer` a site in block L reruns only blocks L.. from the target's cached
+    residual stream (a patch cannot change the blocks before it).
+    """
+    _check_pair(target, source)
+    check_sites(model, sites)
+    src = cache_hooks(model, source, {s.hook for s in sites})
+    layers = {layer for s in sites if (layer := _layer_of(model, s.hook)) is not None}
+    starts = cache_hooks(model, target, {f"blocks.{layer}.hook_resid_pre" for layer in layers})
+
+    def hook_for(site: Site) -> Callable[..., Tensor]:
+        def fn(x: Tensor, hook: HookPoint) -> Tensor:
+            if src[site.hook].shape != x.shape:
+                raise TritlensError(f"source and target activations differ in shape at {site.hook}: "
+                                    f"{list(src[site.hook].shape)} vs {list(x.shape)}")
+            index = site_index(site, x.shape)
+            x = x.clone()
+            x[index] = src[site.hook][index]
+            return x
+        return fn
+
+    values = []
+    for site in sites:
+        layer = _layer_of(model, site.hook)
+        with model.hooks([(site.hook, hook_for(site))]):
+            if layer is None:
+                logits = model(target)
+            else:
+                assert isinstance(model, HookedTransformer)
+                logits = _forward_from(model, layer, starts[f"blocks.{layer}.hook_resid_pre"])
+        values.append(metric(logits))
+    return torch.stack(values)
 
 
 def grid_sites(hook_template: str, n_layers: int, positions: Sequence[int],

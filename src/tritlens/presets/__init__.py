@@ -8,10 +8,11 @@ from typing import Any
 from tritlens.config import RunConfig
 from tritlens.errors import ConfigError
 from tritlens.presets.arithmetic import ARITHMETIC
+from tritlens.presets.circuits import CIRCUITS
 from tritlens.presets.discrete import DISCRETE
 from tritlens.presets.modular import MODULAR
 
-PRESETS: dict[str, dict[str, Any]] = {**MODULAR, **DISCRETE, **ARITHMETIC}
+PRESETS: dict[str, dict[str, Any]] = {**MODULAR, **DISCRETE, **ARITHMETIC, **CIRCUITS}
 
 
 def preset_names() -> list[str]:

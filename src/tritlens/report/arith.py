@@ -1,7 +1,7 @@
 """The report's arithmetic section: quanta maps, nines and failures by class, attention per node, and the
 maps of several runs (precisions) side by side with what they share.
 
-Reads each run's ``grade.json`` and ``circuit.json`` (``ReportInput.arith``); runs without them are
+Reads each run's ``grade.json`` and ``circuit.json`` (``ReportInput.outputs``); runs without them are
 left out of the section with a note.
 """
 
@@ -22,12 +22,12 @@ SHARED = [[0.0, "#fbeee0"], [1.0, "#7cc68a"]]
 
 
 def circuit_of(run: ReportInput) -> dict[str, Any] | None:
-    found = (run.arith or {}).get("circuit")
+    found = run.outputs.get("circuit")
     return found if isinstance(found, dict) and found.get("nodes") is not None else None
 
 
 def grade_of(run: ReportInput) -> dict[str, Any] | None:
-    found = (run.arith or {}).get("grade")
+    found = run.outputs.get("grade")
     return found if isinstance(found, dict) and "by_class" in found else None
 
 

@@ -17,14 +17,15 @@ PHASE_ORDER = ("memorisation", "circuit formation", "clean-up")
 
 
 class ReportInput(NamedTuple):
-    """One run in a report: a display name, its analysis dict, metrics rows and figure arrays (and for
-    arithmetic runs their ``grade`` and ``circuit`` data)."""
+    """One run in a report: a display name, its analysis dict, metrics rows and figure arrays, and the
+    circuit analyses' files it has (``grade``, ``circuit``,
+    ``attribution``, ``patching``, ``probes``, ``ln_removal``)."""
 
     name: str
     analysis: dict[str, Any]
     metrics: list[dict[str, Any]]
     figure_data: dict[str, Any]
-    arith: dict[str, Any] | None = None
+    outputs: dict[str, Any] = {}  # noqa: RUF012 (never mutated)
 
 
 def section(inp: ReportInput, key: str) -> dict[str, Any]:

@@ -18,8 +18,12 @@ from tritlens.report.sections import all_figures, report_sections
 from tritlens.run import Output, Run, RunDir, load_run
 from tritlens.run import schema as run_schema
 from tritlens.run.files import read_text
+from tritlens.run.schema import ATTRIBUTION, LN_REMOVAL, PATCHING, PROBES
 
 ANALYSIS_FILE = "analysis.json"
+CIRCUIT_FILES = {"grade": ("grade.json", run_schema.GRADE), "circuit": ("circuit.json", run_schema.CIRCUIT),
+                 "attribution": ("attribution.json", ATTRIBUTION), "patching": ("patching.json", PATCHING),
+                 "probes": ("probes.json", PROBES), "ln_removal": ("ln_removal.json", LN_REMOVAL)}
 
 
 def read_analysis(run_path: Path) -> dict[str, Any] | None:
@@ -56,16 +60,14 @@ def load_input(run_dir: str | os.PathLike[str], name: str | None = None) -> Repo
             raise
         except TritlensError:
             pass
-    return ReportInput(name or path.name, analysis, list(run.metrics), figures, read_arith(path))
+    return ReportInput(name or path.name, analysis, list(run.metrics), figures, circuit_outputs(path))
 
 
-def read_arith(run_path: Path) -> dict[str, Any] | None:
-    """The run's ``grade.json`` and ``circuit.json`` (checked), or None when it has neither."""
-    found = {}
-    for key, shape in (("grade", run_schema.GRADE), ("circuit", run_schema.CIRCUIT)):
-        if (run_path / f"{key}.json").exists():
-            found[key] = RunDir(run_path).read_json(f"{key}.json", shape)
-    return found or None
+def circuit_outputs(run_path: Path) -> dict[str, Any]:
+    """The circuit analyses' files a run has, checked against their schemas (a damaged one is an error)."""
+    rd = RunDir(run_path)
+    return {key: rd.read_json(name, shape) for key, (name, shape) in CIRCUIT_FILES.items()
+            if rd.file(name).is_file()}
 
 
 def _analyze(run: Run) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import plotly.graph_objects as go
 
-from tritlens.report import arith, figures
+from tritlens.report import arith, circuits, figures
 from tritlens.report import inputs as ri
 from tritlens.report.inputs import ReportInput
 
@@ -86,7 +86,8 @@ def _no_progress(run: ReportInput) -> str | None:
 
 def report_sections(runs: Sequence[ReportInput]) -> list[Section]:
     """Every section of the report, in page order, with the figures drawn for ``runs``."""
-    modular = [r for r in runs if not r.arith]  # arithmetic runs have no Fourier/clock analysis to show
+    # arithmetic runs have no Fourier/clock analysis to show
+    modular = [r for r in runs if arith.grade_of(r) is None and arith.circuit_of(r) is None]
     sections = [
         _multi("loss", "Loss and accuracy",
                "Train and test loss (log scale) and accuracy at every logged step. Shaded spans are the "
@@ -121,6 +122,7 @@ def report_sections(runs: Sequence[ReportInput]) -> list[Section]:
                "Norm of each frequency of the output logits over all inputs; the key frequencies dominate "
                "when the network uses the Fourier multiplication algorithm.",
                figures.logit_fourier_norms, runs, "no logit Fourier norms", fourier_only=True),
+        *circuit_sections(runs),
     ]
     if not modular:
         sections = sections[:1]
@@ -157,6 +159,36 @@ def arith_sections(runs: Sequence[ReportInput]) -> list[Section]:
         shared.figures.append(FigureSpec("shared-nodes", "Shared nodes", figure))
         sections.append(shared)
     return sections
+
+
+def circuit_sections(runs: Sequence[ReportInput]) -> list[Section]:
+    """Sections of the circuit analyses, each only when some run has its file."""
+    specs = [
+        ("attribution", "Direct logit attribution",
+         "Mean contribution of each component (embeddings, attention heads, attention biases, MLPs) to the "
+         "attributed logit at each answer position: DLA reads it through the final norm with its cached "
+         "scale; the direct effect removes the component and recomputes the norm. Without a final norm the "
+         "two are equal; NMAE measures how far apart they are.", circuits.attribution_bars),
+        ("sensitivity", "Which input moves which answer",
+         "Mean absolute change of the logit of the model's prediction at each answer position when one "
+         "input token is replaced by another value seen at that position (Bai et al.'s per-digit "
+         "attribution grid).", circuits.sensitivity_heatmap),
+        ("patching", "Activation vs attribution patching",
+         "Change of the metric when one site of the corrupted run takes the clean activation (left), and "
+         "its first-order estimate from one backward pass (right), on one colour scale.",
+         circuits.patching_heatmaps),
+        ("probes", "Probes",
+         "Held-out quality of a linear (regression) or logistic (classification) probe per layer and "
+         "position: accuracy, or mean absolute error (lower is better), with chance in the title.",
+         circuits.probe_heatmaps),
+        ("ln-removal", "LayerNorm removal",
+         "Test loss during the fine-tune in which the norms go fake one at a time (dotted lines), and the "
+         "original model, the same fine-tune with norms, and the norm-free result.", circuits.ln_removal),
+    ]
+    key_of = {"attribution": "attribution", "sensitivity": "attribution", "patching": "patching",
+              "probes": "probes", "ln-removal": "ln_removal"}
+    return [_per_run(key, title, caption, fn, [r for r in runs if key_of[key] in r.outputs], key)
+            for key, title, caption, fn in specs if any(key_of[key] in r.outputs for r in runs)]
 
 
 def all_figures(sections: Sequence[Section]) -> list[FigureSpec]:

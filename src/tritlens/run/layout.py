@@ -29,7 +29,8 @@ STEP_FILE = re.compile(r"^step_(\d{6,12})\.safetensors$")
 RUN_FILES = ("metrics.jsonl", "model.safetensors", "failed.json")
 # Files whose presence decides a run's state: each must be a regular file when present.
 STATE_FILES = ("config.json", *RUN_FILES, "checkpoints/resume.safetensors")
-OUTPUT_FILES = ("analysis.json", "grade.json", "circuit.json", "attribution.json", "probes.json")
+OUTPUT_FILES = ("analysis.json", "grade.json", "circuit.json", "attribution.json", "patching.json",
+                "probes.json", "ln_removal.json")
 
 
 class RunDir:

@@ -142,6 +142,73 @@ CIRCUIT = {
     },
 }
 
+_SCORES = {k: NUMBER for k in ("train_loss", "train_acc", "test_loss", "test_acc")}
+
+LN_REMOVAL = {  # RUN/ln_removal.json, written by remove-ln (settings first, the comparison at the end)
+    "type": "object",
+    "required": ["schema", "source", "settings", "events"],
+    "properties": {
+        "schema": {"const": 1}, "source": {"type": "string"}, "settings": {"type": "object"},
+        "events": {"type": "array", "items": {"type": "object", "required": ["step", "norm"],
+                                              "properties": {"step": INT, "norm": {"type": "string"}}}},
+        "rows": {"type": "array", "items": {"type": "object", "required": ["model"],
+                                            "properties": {"model": {"type": "string"}, **_SCORES}}},
+        "loss_increase": NUMBER, "acc_change": NUMBER, "fold_max_error": NUMBER, "seconds": NUMBER,
+        "scales": {"type": "object", "additionalProperties": NUMBER},
+    },
+}
+
+MATRIX = {"type": "array", "items": NUMBERS}  # rows of numbers (null where undefined)
+TEXTS = {"type": "array", "items": {"type": "string"}}
+_HEADER = {"type": "object", "properties": {"path": TEXT, "preset": TEXT, "task": TEXT, "norm": TEXT,
+                                            "split": TEXT}}
+
+ATTRIBUTION = {  # RUN/attribution.json: [component][answer position] means over the examples
+    "type": "object",
+    "required": ["schema", "run", "positions", "components", "dla", "direct_effect", "nmae"],
+    "properties": {
+        "schema": {"const": 1}, "run": _HEADER, "n_examples": INT, "logit": {"type": "string"},
+        "positions": INTS, "components": TEXTS, "nmae": NUMBER, "nmae_by_position": NUMBERS,
+        **{k: MATRIX for k in ("dla", "dla_abs", "direct_effect", "direct_effect_abs")},
+        **{k: NUMBERS for k in ("logit_mean", "constant_mean")},
+        "dla_sum_error": NUMBER, "direct_sum_error": NUMBER,
+        "sensitivity": {"type": "object", "required": ["inputs", "outputs", "grid"],
+                        "properties": {"inputs": INTS, "outputs": INTS, "grid": MATRIX}},
+        "top_neurons": {"type": "object", "additionalProperties": {"type": "array", "items": {
+            "type": "array", "items": {"type": "object", "required": ["neuron", "dla"],
+                                       "properties": {"neuron": INT, "dla": NUMBER}}}}},
+    },
+}
+
+_AGREEMENT = {"correlation": NUMBER, "l1": NUMBER, "relative_l1": NUMBER}
+PATCHING = {  # RUN/patching.json: activation vs attribution patching per grid of sites
+    "type": "object",
+    "required": ["schema", "run", "metric", "grids"],
+    "properties": {
+        "schema": {"const": 1}, "run": _HEADER, "metric": {"type": "string"}, "corrupt": {"type": "string"},
+        "n_pairs": INT, "n_sites": INT, "clean_metric": NUMBER, "corrupted_metric": NUMBER,
+        "seconds_activation": NUMBER, "seconds_attribution": NUMBER, "speedup": NUMBER,
+        "agreement": {"type": "object", "properties": _AGREEMENT},
+        "grids": {"type": "object", "additionalProperties": {
+            "type": "object", "required": ["rows", "cols", "activation", "attribution"],
+            "properties": {"rows": TEXTS, "cols": TEXTS, "activation": MATRIX, "attribution": MATRIX,
+                           **_AGREEMENT}}},
+    },
+}
+
+PROBE = {  # one probe grid (layer x position) of RUN/probes.json
+    "type": "object",
+    "required": ["target", "hook", "metric", "rows", "cols", "test"],
+    "properties": {
+        "schema": {"const": 1}, "run": _HEADER, "target": {"type": "string"}, "hook": {"type": "string"},
+        "kind": {"enum": ["linear", "logistic", "vsa"]}, "metric": {"enum": ["accuracy", "mae"]},
+        "classes": {"type": ["integer", "null"]}, "shuffled": {"type": "boolean"}, "n_examples": INT,
+        "rows": TEXTS, "cols": TEXTS, "positions": INTS, "test": MATRIX, "train": MATRIX, "chance": MATRIX,
+    },
+}
+PROBES = {"type": "object", "required": ["schema", "probes"],
+          "properties": {"schema": {"const": 1}, "probes": {"type": "object", "additionalProperties": PROBE}}}
+
 FAILURE = {"type": "object", "required": ["reason"],
            "properties": {"reason": {"type": "string"}, "step": {"type": ["integer", "null"]}}}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tritlens.tasks.arith import AddConfig, ArithTask, MixedConfig, MulConfig, SubConfig
-from tritlens.tasks.base import Split, Task, TaskShape
+from tritlens.tasks.base import Feature, Split, Task, TaskShape
 from tritlens.tasks.bits import (
     CompareConfig,
     CompareTask,
@@ -39,4 +39,5 @@ TASKS: dict[str, TaskKind] = {
     "mul": TaskKind(MulConfig, ArithTask),
 }
 
-__all__ = ["TASKS", "TaskKind", "Split", "Task", "TaskShape", "ModularTask", "ModularConfig", "ArithTask"]
+__all__ = ["TASKS", "TaskKind", "Feature", "Split", "Task", "TaskShape", "ModularTask", "ModularConfig",
+           "ArithTask"]

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from tritlens.errors import ConfigError
+from tritlens.errors import ConfigError, TritlensError
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,16 @@ def train_size(train_frac: float, n_examples: int) -> int:
         raise ConfigError(f"task.train_frac={train_frac:g} leaves an empty train or test set "
                           f"({n_examples} examples)")
     return n_train
+
+
+@dataclass(frozen=True)
+class Feature:
+    """A quantity defined for each example, for probes: per example ``values`` [N] (the same target at
+    every position), or per position [N, n_ctx] with NaN where it is not defined. ``classes``: the
+    number of classes (values are integers in [0, classes)); None for a real number."""
+
+    values: Tensor
+    classes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +102,18 @@ class Task(ABC):
     # task's data seed and the step, so a resumed run draws the same batches). Tasks without it train on
     # ``split()[0]``.
     sample: Callable[[int, int], Split] | None = None
+
+    def features(self, data: Split) -> dict[str, Feature]:
+        """Named quantities of ``data`` that probes can look for. Every task has ``answer``: at each
+        answer position, the output predicted there; tasks add their own (operands, carries, ...)."""
+        values = torch.full(data.tokens.shape, float("nan"))
+        values[:, list(self.answer_positions)] = data.targets.to(torch.float32)
+        return {"answer": Feature(values, self.d_vocab_out)}
+
+    def relabel(self, tokens: Tensor) -> Split:
+        """Examples for arbitrary inputs in this task's format (say, with one operand changed): any answer
+        tokens inside the sequence and the targets recomputed. Tasks that cannot do this say so."""
+        raise TritlensError(f"task {self.name!r} cannot label changed inputs; corrupt by resampling instead")
 
     @abstractmethod
     def describe(self) -> str:

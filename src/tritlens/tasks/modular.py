@@ -11,7 +11,7 @@ from torch import Tensor
 
 from tritlens.errors import ConfigError, short
 from tritlens.fields import check_fields, seed, setting
-from tritlens.tasks.base import Split, Task, TaskShape, train_size
+from tritlens.tasks.base import Feature, Split, Task, TaskShape, train_size
 from tritlens.tasks.expr import evaluate_mod
 
 NAMED_OPS: dict[str, str] = {"add": "a + b", "sub": "a - b", "mul": "a * b", "div": "a / b"}
@@ -110,6 +110,23 @@ class ModularTask(Task):
         targets = self._labels.flatten().view(-1, 1)
         keep = targets[:, 0] >= 0
         return Split(tokens[keep], targets[keep])
+
+    def features(self, data: Split) -> dict[str, Feature]:
+        """``a``, ``b`` and ``answer`` (all classes in [0, p))."""
+        a, b = data.tokens[:, 0].float(), data.tokens[:, 1].float()
+        return {"a": Feature(a, self.p), "b": Feature(b, self.p), **super().features(data)}
+
+    def relabel(self, tokens: Tensor) -> Split:
+        """(a, b, '=') rows with their labels; inputs outside the task (tokens, or b = 0 for div) refused."""
+        if tokens.dim() != 2 or tokens.shape[1] != 3:
+            raise ConfigError(f"modular inputs are [N, 3] token rows, got shape {list(tokens.shape)}")
+        a, b = tokens[:, 0], tokens[:, 1]
+        if bool(((a < 0) | (a >= self.p) | (b < 0) | (b >= self.p) | (tokens[:, 2] != self.p)).any()):
+            raise ConfigError(f"modular inputs must be (a, b, {self.p}) with a, b in [0, {self.p})")
+        targets = self._labels[a, b].view(-1, 1)
+        if bool((targets < 0).any()):
+            raise ConfigError("some inputs have no answer in this task (b = 0 for division)")
+        return Split(tokens.clone(), targets)
 
     def split(self) -> tuple[Split, Split]:
         data = self.all_pairs()

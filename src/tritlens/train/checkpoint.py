@@ -1,4 +1,8 @@
-"""Resume state: weights, AdamW moments, RNG state and counters in one safetensors file, checked on load."""
+"""Resume state: weights, AdamW moments, RNG state and counters in one safetensors file, checked on load.
+
+Training extensions (``train/extensions.py``) keep their state under ``extension.`` and the moments of
+their parameters under ``optim.extension.``; a run without extensions has neither.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,23 @@ from tritlens.errors import CheckpointError
 from tritlens.run import RunDir, check_like, load_tensors, save_tensors
 
 OPTIM_FIELDS = ("exp_avg", "exp_avg_sq", "step")
+EXT = "extension."
+
+
+def _named_parameters(model: nn.Module, extensions: nn.Module | None) -> dict[str, nn.Parameter]:
+    """Every optimised (trainable) parameter by its name in the resume file."""
+    params = {n: p for n, p in model.named_parameters() if p.requires_grad}
+    if extensions is not None:
+        params.update({EXT + n: p for n, p in extensions.named_parameters() if p.requires_grad})
+    return params
+
+
+def _states(model: nn.Module, extensions: nn.Module | None) -> dict[str, Tensor]:
+    """Model and extension state (parameters and buffers) under their resume-file names."""
+    tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
+    if extensions is not None:
+        tensors.update({EXT + k: v for k, v in extensions.state_dict().items()})
+    return tensors
 
 
 @dataclass
@@ -21,10 +42,10 @@ class ResumeState:
 
 
 def save_resume(run: RunDir, model: nn.Module, opt: torch.optim.Optimizer, gen: torch.Generator,
-                state: ResumeState) -> None:
+                state: ResumeState, extensions: nn.Module | None = None) -> None:
     """Write everything an exact continuation needs (replaces the previous resume file atomically)."""
-    tensors: dict[str, Tensor] = {f"model.{k}": v for k, v in model.state_dict().items()}
-    names = {id(p): n for n, p in model.named_parameters()}
+    tensors: dict[str, Tensor] = _states(model, extensions)
+    names = {id(p): n for n, p in _named_parameters(model, extensions).items()}
     for group in opt.param_groups:
         for p in group["params"]:
             for key, value in opt.state.get(p, {}).items():
@@ -36,10 +57,10 @@ def save_resume(run: RunDir, model: nn.Module, opt: torch.optim.Optimizer, gen: 
 
 
 def _check(tensors: dict[str, Tensor], model: nn.Module, gen: torch.Generator, path: object,
-           max_step: int) -> ResumeState:
+           max_step: int, extensions: nn.Module | None = None) -> ResumeState:
     """Every tensor of a resume file has the name, shape, dtype and range this run needs."""
-    params = {n: p for n, p in model.named_parameters() if p.requires_grad}
-    expected: dict[str, Tensor] = {f"model.{k}": v for k, v in model.state_dict().items()}
+    params = _named_parameters(model, extensions)
+    expected: dict[str, Tensor] = _states(model, extensions)
     expected["rng.minibatch"] = gen.get_state()
     expected["counters.step"] = torch.tensor(0, dtype=torch.int64)
     expected["counters.wall_time"] = torch.tensor(0.0, dtype=torch.float64)
@@ -82,12 +103,14 @@ def _check_optimizer(tensors: dict[str, Tensor], params: dict[str, nn.Parameter]
 
 
 def load_resume(run: RunDir, model: nn.Module, opt: torch.optim.Optimizer, gen: torch.Generator,
-                max_step: int) -> ResumeState:
-    """Restore model, optimiser and RNG from the resume file; returns the step reached."""
+                max_step: int, extensions: nn.Module | None = None) -> ResumeState:
+    """Restore model, optimiser, extensions and RNG from the resume file; returns the step reached."""
     tensors = load_tensors(run.resume_path)
-    state = _check(tensors, model, gen, run.resume_path, max_step)
+    state = _check(tensors, model, gen, run.resume_path, max_step, extensions)
     model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
-    params = dict(model.named_parameters())
+    if extensions is not None:
+        extensions.load_state_dict({k[len(EXT):]: v for k, v in tensors.items() if k.startswith(EXT)})
+    params = _named_parameters(model, extensions)
     device = next(model.parameters()).device
     for key, value in tensors.items():
         if key.startswith("optim."):

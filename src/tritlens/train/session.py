@@ -17,6 +17,7 @@ from tritlens.errors import ConfigError, TritlensError, short
 from tritlens.run import Run, RunDir, load_run
 from tritlens.tasks import Task
 from tritlens.train.claim import COMPLETE, RESUME, claim
+from tritlens.train.extensions import check_aux
 from tritlens.train.memory import check_resources
 from tritlens.train.trainer import Event, Trainer, TrainingFailed
 
@@ -60,6 +61,7 @@ def train_config(cfg: RunConfig, out: str | os.PathLike[str] | None = None, *, r
     if task is None:
         task = build_task(cfg)  # generates the data: a bad task.op fails here, before any directory
     check_task(task, cfg)
+    check_aux(cfg, task)
     if out is None:
         result = Trainer(cfg, None, progress, task, on_event).fit()
         return Run(None, cfg, result.model.eval(), result.metrics, result.steps, task)

@@ -12,12 +12,13 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from tritlens.build import build_model, build_task
@@ -27,6 +28,7 @@ from tritlens.models import Model
 from tritlens.run import RunDir, save_tensors
 from tritlens.tasks import Split, Task
 from tritlens.train.checkpoint import ResumeState, load_resume, save_resume
+from tritlens.train.extensions import Extension, config_extensions
 from tritlens.train.memory import resolve_device
 
 EVAL_CHUNK = 16_384
@@ -59,8 +61,10 @@ def evaluate(model: Model, data: Split, positions: tuple[int, ...],
     return total_loss / len(data), total_acc / len(data)
 
 
-def make_optimizer(model: Model, cfg: RunConfig) -> torch.optim.AdamW:
+def make_optimizer(model: Model, cfg: RunConfig, extra: nn.Module | None = None) -> torch.optim.AdamW:
+    """AdamW over the model's trainable parameters (and those of ``extra``, e.g. training extensions)."""
     params = [p for p in model.parameters() if p.requires_grad]
+    params += [p for p in extra.parameters() if p.requires_grad] if extra is not None else []
     t = cfg.train
     return torch.optim.AdamW(params, lr=t.lr, weight_decay=t.weight_decay, betas=t.betas)
 
@@ -95,16 +99,21 @@ class Trainer:
     """Runs one config into one run directory (or in memory when ``run`` is None).
 
     ``on_event(event, step)`` is called after each metrics row, weights checkpoint, resume checkpoint
-    and the final weights are written (for progress reporting, and to test crash safety).
+    and the final weights are written (for progress reporting, and to test crash safety). ``model``
+    starts from given weights instead of a fresh initialisation (fine-tuning); ``extensions`` run
+    alongside the model (see :mod:`tritlens.train.extensions`).
     """
 
     def __init__(self, cfg: RunConfig, run: RunDir | None = None, progress: bool = True,
-                 task: Task | None = None, on_event: Event | None = None) -> None:
+                 task: Task | None = None, on_event: Event | None = None, model: Model | None = None,
+                 extensions: Sequence[Extension] = ()) -> None:
         self.cfg, self.run, self.progress, self.on_event = cfg, run, progress, on_event
         self.device = resolve_device(cfg.train.device)
         self.task = task or build_task(cfg)
-        self.model = build_model(cfg, self.task).to(self.device)
-        self.opt = make_optimizer(self.model, cfg)
+        self.model = (model if model is not None else build_model(cfg, self.task)).to(self.device)
+        self.extensions = nn.ModuleList([*extensions, *config_extensions(cfg, self.task, self.model)])
+        self.extensions.to(self.device)
+        self.opt = make_optimizer(self.model, cfg, self.extensions)
         self.gen = torch.Generator().manual_seed(cfg.train.seed)
         self.dtype = torch.float64 if cfg.train.loss_dtype == "float64" else torch.float32
         train, test = self.task.split()
@@ -133,14 +142,21 @@ class Trainer:
     def step(self, step: int) -> None:
         for group in self.opt.param_groups:
             group["lr"] = learning_rate(self.cfg, step)
+        for ext in self.extensions:
+            ext.begin_step(step)
         data = self.batch(step)
-        logits = self.model.answer_logits(data.tokens, self.positions)
+        hooks = [h for ext in self.extensions for h in ext.fwd_hooks()]
+        with self.model.hooks(hooks) if hooks else nullcontext():
+            logits = self.model.answer_logits(data.tokens, self.positions)
         loss, _ = loss_and_accuracy(logits, data.targets, self.dtype)
-        extra = self.model.extra_loss()
-        if extra is not None:
-            loss = loss + extra
+        for term in (self.model.extra_loss(), *(ext.loss(data) for ext in self.extensions)):
+            if term is not None:
+                loss = loss + term
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
+        if self.cfg.train.grad_clip is not None:
+            nn.utils.clip_grad_norm_([p for g in self.opt.param_groups for p in g["params"]],
+                                     self.cfg.train.grad_clip)
         self.opt.step()
 
     def log(self, step: int, wall: float) -> dict[str, Any]:
@@ -164,7 +180,7 @@ class Trainer:
         weights = self.model.state_dict()
         save_tensors(self.run.checkpoint_path(step), weights, weights_metadata(self.cfg, step))
         self._event("weights", step)
-        save_resume(self.run, self.model, self.opt, self.gen, ResumeState(step, wall))
+        save_resume(self.run, self.model, self.opt, self.gen, ResumeState(step, wall), self.extensions)
         self._event("checkpoint", step)
 
     def restore(self) -> int:
@@ -177,7 +193,8 @@ class Trainer:
         if not os.path.lexists(self.run.resume_path):
             self.metrics = self.run.truncate_metrics(None)
             return 0
-        state = load_resume(self.run, self.model, self.opt, self.gen, self.cfg.train.steps)
+        state = load_resume(self.run, self.model, self.opt, self.gen, self.cfg.train.steps,
+                            self.extensions)
         rows = [r for r in self.run.read_metrics() if r["step"] <= state.step]
         repair = self._check_rows(rows, state.step)
         self.metrics = self.run.truncate_metrics(state.step)
