@@ -54,7 +54,7 @@ def step(z: Tensor, surrogate: str = "sigmoid", temperature: float = 1.0) -> Ten
         soft = torch.clamp(centred + 0.5, 0.0, 1.0)
     else:
         raise ConfigError(f"unknown surrogate {surrogate!r}; choose one of {', '.join(SURROGATES)}")
-    return soft + (hard - soft).detach()
+    return ste(soft, hard)  # forward exactly 0/1 (soft + (hard - soft) can miss by a rounding error)
 
 
 @dataclass(frozen=True)
