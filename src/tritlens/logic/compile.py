@@ -145,10 +145,12 @@ def compile_rnn(model: TernaryRNN, method: str = "auto") -> Circuit:
     g = AIG()
     bits = [g.add_input(f"x_b{k}") for k in range(bits_for(model.d_vocab))]
     x = encode_inputs(g, bits, model.d_vocab, model.cfg.encoding)
-    wx, wh, readout = model.integer_layers()
+    wx, wh, *second, readout = model.integer_layers()
     state = [g.add_latch(f"h{i}") for i in range(model.cfg.hidden)]
     cell = IntLayer(np.concatenate([wx.weight, wh.weight], axis=1), wx.bias, "threshold", "cell")
     new_state = threshold_layer(g, x + state, cell, method)
+    for layer in second:  # the cell's second threshold layer (cell_hidden > 0)
+        new_state = threshold_layer(g, new_state, layer, method)
     for latch, nxt in zip(state, new_state, strict=True):
         g.set_next(latch, nxt)
     for k, lit in enumerate(_answer_bits(g, new_state, readout, slice(None), method)):

@@ -8,8 +8,14 @@ attention scores, logits). Gates handle them in two forms:
 * ``Num``: a number held as unsigned bits plus a constant, ``value = unsigned(bits) + offset``.
   ``compress`` turns a form into one: a negative weight reads the complemented literal
   (``w * x = w + |w| * ~x``), every weight is split into powers of two, and the columns of equal
-  weight are reduced by full and half adders (a Wallace tree: the "adder tree"). The result has just
-  as many bits as the form's largest possible value needs.
+  weight are reduced by full and half adders (a Wallace tree: the "adder tree").
+
+Widths come from the value's range [lo, hi]: by default the bounds over all literal assignments, or
+a range the caller knows holds on every input it cares about (e.g. measured on every valid token
+tuple). The tree then computes ``(value - lo) mod 2^W`` with ``W = bitlength(hi - lo)``: weights and
+constants are reduced mod 2^W and carries out of bit W - 1 are dropped, which is exact whenever the
+value lies in the range. Literals known to be mutually exclusive (a token's one-hot decoder: at most
+one is true) form a group whose contribution is a table lookup, one OR per result bit, not an adder.
 
 Comparisons follow: ``threshold`` is ``[form >= 0]``, ``select`` is a hard argmax (comparator
 tournament with a fixed tie-break) that carries each candidate's payload bits through multiplexers.
@@ -23,7 +29,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from tritlens.logic.aig import AIG, FALSE, TRUE, negate
@@ -76,11 +82,26 @@ class Lin:
     def of_num(cls, num: Num, extra: int = 0) -> Lin:
         return cls.of_bits(num.bits, num.offset + extra)
 
-    def bounds(self) -> tuple[int, int]:
-        """Smallest and largest value over all literal assignments."""
-        lo = self.const + sum(w for w in self.terms.values() if w < 0)
-        hi = self.const + sum(w for w in self.terms.values() if w > 0)
+    def bounds(self, groups: Groups | None = None) -> tuple[int, int]:
+        """Smallest and largest value over all literal assignments (at most one true per group)."""
+        lo = hi = self.const
+        per_group: dict[int, list[int]] = {}
+        for lit, w in self.terms.items():
+            group = groups.get(lit) if groups else None
+            if group is not None:
+                per_group.setdefault(group, []).append(w)
+            elif w < 0:
+                lo += w
+            else:
+                hi += w
+        for ws in per_group.values():
+            lo += min(0, *ws)
+            hi += max(0, *ws)
         return lo, hi
+
+
+Groups = Mapping[int, int]  # positive literal -> id of its exclusive group (at most one literal true)
+Range = tuple[int, int]
 
 
 @dataclass
@@ -110,25 +131,43 @@ def _reduce_columns(g: AIG, columns: list[list[int]], width: int) -> list[int]:
     return [columns[k][0] if columns[k] else FALSE for k in range(width)]
 
 
-def compress(g: AIG, form: Lin) -> Num:
-    """``form`` as a Num: an adder tree over its weighted literals, as wide as its range needs."""
-    offset, columns = form.const, []
-    top = 0
+def _place(columns: list[list[int]], lit: int, w: int) -> None:
+    k = 0
+    while w:
+        if w & 1:
+            columns[k].append(lit)
+        w >>= 1
+        k += 1
+
+
+def compress(g: AIG, form: Lin, groups: Groups | None = None, known: Range | None = None) -> Num:
+    """``form`` as a Num ``(bits, lo)``: an adder tree computing ``(form - lo) mod 2^W``.
+
+    ``known`` is a range the value is known to stay in (default: ``form.bounds(groups)``); the result is
+    exact wherever the value lies in it. ``groups`` marks mutually exclusive literals (table lookups).
+    """
+    lo, hi = known if known is not None else form.bounds(groups)
+    width = max(1, (hi - lo).bit_length())
+    mod = 1 << width
+    columns: list[list[int]] = [[] for _ in range(width)]
+    const = form.const - lo
+    lookups: dict[int, list[tuple[int, int]]] = {}
     for lit, w in form.terms.items():
+        group = groups.get(lit) if groups else None
+        if group is not None:
+            lookups.setdefault(group, []).append((lit, w % mod))
+            continue
         if w < 0:
-            offset += w
+            const += w
             lit, w = negate(lit), -w
-        top += w
-        k = 0
-        while w:
-            if w & 1:
-                while len(columns) <= k:
-                    columns.append([])
+        _place(columns, lit, w % mod)
+    for members in lookups.values():  # at most one member is true: bit k is the OR of those with bit k
+        for k in range(width):
+            lit = g.OR_all(x for x, w in members if (w >> k) & 1)
+            if lit != FALSE:
                 columns[k].append(lit)
-            w >>= 1
-            k += 1
-    width = max(1, top.bit_length())
-    return Num(_reduce_columns(g, columns, width), offset)
+    _place(columns, TRUE, const % mod)
+    return Num(_reduce_columns(g, columns, width), lo)
 
 
 def mul(g: AIG, x: Num, y: Num) -> Lin:
@@ -144,14 +183,14 @@ def mul(g: AIG, x: Num, y: Num) -> Lin:
     return out
 
 
-def threshold(g: AIG, form: Lin) -> int:
-    """Literal ``[form >= 0]``."""
-    lo, hi = form.bounds()
+def threshold(g: AIG, form: Lin, groups: Groups | None = None, known: Range | None = None) -> int:
+    """Literal ``[form >= 0]`` (exact wherever the form's value lies in ``known``, if given)."""
+    lo, hi = known if known is not None else form.bounds(groups)
     if lo >= 0:
         return TRUE
     if hi < 0:
         return FALSE
-    num = compress(g, form)
+    num = compress(g, form, groups, (lo, hi))
     return ge_const(g, num.bits, -num.offset)
 
 

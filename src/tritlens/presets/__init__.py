@@ -9,8 +9,9 @@ from tritlens.config import RunConfig
 from tritlens.errors import ConfigError
 from tritlens.presets.discrete import DISCRETE
 from tritlens.presets.modular import MODULAR
+from tritlens.presets.transformer import TRANSFORMER
 
-PRESETS: dict[str, dict[str, Any]] = {**MODULAR, **DISCRETE}
+PRESETS: dict[str, dict[str, Any]] = {**MODULAR, **DISCRETE, **TRANSFORMER}
 
 
 def preset_names() -> list[str]:

@@ -16,6 +16,7 @@ from tritlens.tasks.bits import (
     SerialAddTask,
 )
 from tritlens.tasks.modular import ModularConfig, ModularTask
+from tritlens.tasks.sequences import BracketConfig, BracketTask, CountConfig, CountTask
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ TASKS: dict[str, TaskKind] = {
     "mod_add": TaskKind(ModAddBitsConfig, ModAddTask),
     "parity": TaskKind(ParityConfig, ParityTask),
     "compare": TaskKind(CompareConfig, CompareTask),
+    "brackets": TaskKind(BracketConfig, BracketTask),
+    "count": TaskKind(CountConfig, CountTask),
 }
 
 __all__ = ["TASKS", "TaskKind", "Split", "Task", "TaskShape", "ModularTask", "ModularConfig"]
