@@ -1,6 +1,6 @@
 """The ``tritlens`` command: parse, validate, call :mod:`tritlens.api`, print.
 
-Exit codes: 0 success, 1 a proof failed or timed out (``verify``), 2 bad input (one line on stderr,
+Exit codes: 0 success, 1 a proof failed or timed out (``verify``, ``check``), 2 bad input (one line on stderr,
 nothing written), 130 interrupted (the run can be resumed).
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 
-from tritlens.cli import analysis, logic, train
+from tritlens.cli import analysis, circuits, logic, train
 from tritlens.cli.common import EXIT_BAD_INPUT, Parser
 from tritlens.errors import TritlensError
 
@@ -19,7 +19,7 @@ EXIT_INTERRUPTED = 130
 def build_parser() -> Parser:
     parser = Parser(prog="tritlens", description="Train, interpret, compile and prove small networks.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for group in (train, analysis, logic):
+    for group in (train, analysis, logic, circuits):
         group.add_commands(sub)
     return parser
 

@@ -20,8 +20,8 @@ import torch
 from torch import Tensor
 
 from tritlens.fields import seed, setting
-from tritlens.tasks.bits import _FRAC, _SAMPLES, _EnumeratedTask
 from tritlens.tasks.base import TaskShape
+from tritlens.tasks.bits import _FRAC, _SAMPLES, _EnumeratedTask
 
 OPEN, CLOSE = 0, 1
 ONLY_OPEN, BOTH, ONLY_CLOSE, BROKEN = 0, 1, 2, 3
