@@ -139,9 +139,11 @@ def analyze(run: RunLike, checkpoints: bool = True, write: bool = True, force: b
 
 
 def report(runs: list[str | os.PathLike[str]], out: str | os.PathLike[str] = "report.html",
-           png: str | os.PathLike[str] | None = None, force: bool = False) -> Path:
-    """One self-contained offline HTML report of ``runs`` (several: compared side by side)."""
-    return make_report(runs, out, png, force=force)
+           png: str | os.PathLike[str] | None = None, force: bool = False,
+           sweep: str | os.PathLike[str] | None = None) -> Path:
+    """One self-contained offline HTML report of ``runs`` (several: compared side by side); discrete runs
+    get a circuit section with an interactive gate-graph view; ``sweep`` adds a sparsity-sweep table."""
+    return make_report(runs, out, png, force=force, sweep=sweep)
 
 
 # -- compile and prove ----------------------------------------------------------------------------

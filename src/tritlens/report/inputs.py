@@ -17,12 +17,14 @@ PHASE_ORDER = ("memorisation", "circuit formation", "clean-up")
 
 
 class ReportInput(NamedTuple):
-    """One run in a report: a display name, its analysis dict, metrics rows and figure arrays."""
+    """One run in a report: a display name, its analysis dict, metrics rows and figure arrays (and, for a
+    fully discrete run, its circuit: ``report.gates.circuit_data``)."""
 
     name: str
     analysis: dict[str, Any]
     metrics: list[dict[str, Any]]
     figure_data: dict[str, Any]
+    circuit: dict[str, Any] | None = None
 
 
 def section(inp: ReportInput, key: str) -> dict[str, Any]:
