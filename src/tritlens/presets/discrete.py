@@ -33,7 +33,7 @@ DISCRETE: dict[str, dict[str, Any]] = {
                  "a*10+b in, sum digit out, least significant first) on 20,000 sampled 3-digit pairs; "
                  "`tritlens verify --spec add` proves it for every length",
         "task": {"name": "serial_add", "digits": 3, "base": 10, "train_frac": 1.0, "data_seed": 0},
-        "model": {**_RNN2, "hidden": 8},
+        "model": {**_RNN2, "hidden": 16, "cell_hidden": 48},
         "train": _DISCRETE_TRAIN,
     },
     "ternary-rnn-brackets": {

@@ -4,15 +4,18 @@ pan and hover, written for this report (no library, nothing fetched). Embedded o
 Each ``div.tl-gates`` holds a ``canvas``, a tooltip and a ``script type=application/json`` with the data
 of ``report.gates.view_payload``: node columns (x, y, module, role, id), a flat edge list, role names and
 per-module sizes. Mouse wheel zooms at the pointer, dragging pans, double click resets, hovering a node
-shows its name, module and role. ``window.tlGateViews`` lists the views; ``view.benchmark(frames)``
-redraws under changing zoom and returns the mean frame time (ms) and ``view.painted()`` the number of
-non-background pixels, which the browser test reads.
+shows its name, module and role. While the view moves, frames draw the nodes and a fixed random sample of
+at most ``EDGE_BUDGET`` edges (a software WebGL renderer spends most of a frame on tens of thousands of
+lines); 150 ms after the last move the full graph is drawn. ``window.tlGateViews`` lists the views;
+``view.benchmark(frames, interactive)`` redraws under changing zoom and returns the mean frame time
+(ms), ``view.painted()`` the number of non-background pixels; the browser test reads both.
 """
 
 GATEVIEW_JS = r"""
 (function () {
   "use strict";
   var ROLE_SIZE = [2.6, 2.6, 1.0, 2.6, 1.6];  // input, latch, and, output, const (relative point size)
+  var EDGE_BUDGET = 6000;  // edges drawn while the view moves
 
   function moduleColor(m) {
     if (m < 0) { return [0.55, 0.57, 0.62]; }
@@ -36,13 +39,13 @@ GATEVIEW_JS = r"""
     }
     this.centre = [(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2];
     this.extent = Math.max(hi[0] - lo[0], hi[1] - lo[1], 1e-6);
-    this.hover = -1; this.frames = [];
+    this.hover = -1; this.frames = []; this.order = this.shuffledEdges();
     this.resize(); this.reset(); this.index();
     this.gl = this.canvas.getContext("webgl", {antialias: false, preserveDrawingBuffer: true});
     this.renderer = this.gl ? "webgl" : "canvas2d";
     if (this.gl) { this.setupGL(); } else { this.ctx = this.canvas.getContext("2d"); }
     this.listen();
-    var t0 = performance.now(); this.draw(); this.finish();
+    var t0 = performance.now(); this.draw(false); this.finish();
     this.firstDrawMs = performance.now() - t0;
   }
 
@@ -65,6 +68,16 @@ GATEVIEW_JS = r"""
   GateView.prototype.toWorld = function (sx, sy) {
     return [(sx - this.w / 2 - this.tx) / this.scale + this.centre[0],
             (sy - this.h / 2 - this.ty) / this.scale + this.centre[1]];
+  };
+
+  GateView.prototype.shuffledEdges = function () {  // a fixed permutation: any prefix is a fair sample
+    var order = new Uint32Array(this.m), seed = 12345;
+    for (var i = 0; i < this.m; i++) { order[i] = i; }
+    for (var j = this.m - 1; j > 0; j--) {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      var k = seed % (j + 1), t = order[j]; order[j] = order[k]; order[k] = t;
+    }
+    return order;
   };
 
   GateView.prototype.index = function () {  // uniform grid over the nodes, for hover lookups
@@ -120,11 +133,11 @@ GATEVIEW_JS = r"""
       col.set([rgb[0], rgb[1], rgb[2], 1.0], 4 * i); size[i] = ROLE_SIZE[nodes.role[i]] || 1;
     }
     var lpos = new Float32Array(4 * m), lcol = new Float32Array(8 * m), lsize = new Float32Array(2 * m);
-    for (var k = 0; k < m; k++) {
-      var a = e[2 * k], b = e[2 * k + 1], same = nodes.module[a] === nodes.module[b];
+    for (var q = 0; q < m; q++) {
+      var k = this.order[q], a = e[2 * k], b = e[2 * k + 1], same = nodes.module[a] === nodes.module[b];
       var rgbE = same ? moduleColor(nodes.module[a]) : [0.45, 0.47, 0.52], alpha = same ? 0.28 : 0.10;
-      lpos.set([nodes.x[a], nodes.y[a], nodes.x[b], nodes.y[b]], 4 * k);
-      lcol.set([rgbE[0], rgbE[1], rgbE[2], alpha, rgbE[0], rgbE[1], rgbE[2], alpha], 8 * k);
+      lpos.set([nodes.x[a], nodes.y[a], nodes.x[b], nodes.y[b]], 4 * q);
+      lcol.set([rgbE[0], rgbE[1], rgbE[2], alpha, rgbE[0], rgbE[1], rgbE[2], alpha], 8 * q);
     }
     function buffer(data) {
       var b = gl.createBuffer();
@@ -146,13 +159,13 @@ GATEVIEW_JS = r"""
     return this.dpr * Math.max(2, Math.min(10, 2.2 * Math.sqrt(spacing / 6)));
   };
 
-  GateView.prototype.draw = function () {
-    var t0 = performance.now();
-    if (this.gl) { this.drawGL(); } else { this.draw2d(); }
+  GateView.prototype.draw = function (moving) {
+    var t0 = performance.now(), edges = moving ? Math.min(this.m, EDGE_BUDGET) : this.m;
+    if (this.gl) { this.drawGL(edges); } else { this.draw2d(edges); }
     this.frames.push(performance.now() - t0);
   };
 
-  GateView.prototype.drawGL = function () {
+  GateView.prototype.drawGL = function (edges) {
     var gl = this.gl, L = this.loc;
     gl.viewport(0, 0, this.canvas.width, this.canvas.height);
     gl.clearColor(1, 1, 1, 1); gl.clear(gl.COLOR_BUFFER_BIT);
@@ -163,18 +176,18 @@ GATEVIEW_JS = r"""
     var oy = 1 - (-this.centre[1] * this.scale + this.h / 2 + this.ty) * 2 / this.h;
     gl.uniform4f(L.t, sx, sy, ox, oy); gl.uniform1f(L.z, this.pointScale());
     this.bind("lpos", L.p, 2); this.bind("lcol", L.c, 4); this.bind("lsize", L.s, 1);
-    gl.drawArrays(gl.LINES, 0, 2 * this.m);
+    gl.drawArrays(gl.LINES, 0, 2 * edges);
     this.bind("pos", L.p, 2); this.bind("col", L.c, 4); this.bind("size", L.s, 1);
     gl.drawArrays(gl.POINTS, 0, this.n);
   };
 
-  GateView.prototype.draw2d = function () {
+  GateView.prototype.draw2d = function (edges) {
     var ctx = this.ctx, nodes = this.data.nodes, e = this.data.edges, self = this;
     ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, this.w, this.h);
     ctx.strokeStyle = "rgba(110,115,125,0.16)"; ctx.lineWidth = 0.6; ctx.beginPath();
-    for (var k = 0; k < this.m; k++) {
-      var a = this.toScreen(nodes.x[e[2 * k]], nodes.y[e[2 * k]]);
+    for (var q = 0; q < edges; q++) {
+      var k = this.order[q], a = this.toScreen(nodes.x[e[2 * k]], nodes.y[e[2 * k]]);
       var b = this.toScreen(nodes.x[e[2 * k + 1]], nodes.y[e[2 * k + 1]]);
       ctx.moveTo(a[0], a[1]); ctx.lineTo(b[0], b[1]);
     }
@@ -189,13 +202,17 @@ GATEVIEW_JS = r"""
     }
   };
 
-  GateView.prototype.finish = function () { if (this.gl) { this.gl.finish(); } };
+  GateView.prototype.finish = function () {  // wait until the frame is really drawn: read one pixel back
+    if (this.gl) { this.gl.readPixels(0, 0, 1, 1, this.gl.RGBA, this.gl.UNSIGNED_BYTE, new Uint8Array(4)); }
+  };
 
-  GateView.prototype.request = function () {
+  GateView.prototype.request = function () {  // a light frame now, the full graph once it stops moving
     var self = this;
+    clearTimeout(this.settle);
+    this.settle = setTimeout(function () { self.draw(false); }, 150);
     if (this.pending) { return; }
     this.pending = true;
-    requestAnimationFrame(function () { self.pending = false; self.draw(); });
+    requestAnimationFrame(function () { self.pending = false; self.draw(true); });
   };
 
   GateView.prototype.showTip = function (i, sx, sy) {
@@ -229,16 +246,16 @@ GATEVIEW_JS = r"""
       self.showTip(i, ev.clientX - r.left, ev.clientY - r.top);
     });
     c.addEventListener("mouseleave", function () { self.showTip(-1); });
-    c.addEventListener("dblclick", function () { self.reset(); self.request(); });
+    c.addEventListener("dblclick", function () { self.reset(); self.draw(false); });
   };
 
-  GateView.prototype.benchmark = function (frames) {  // mean ms per full redraw while zooming in and out
+  GateView.prototype.benchmark = function (frames, moving) {  // mean ms per redraw while zooming in and out
     var keep = [this.scale, this.tx, this.ty], times = [];
     for (var k = 0; k < frames; k++) {
       this.scale = keep[0] * Math.pow(1.15, k % 10 - 5); this.tx = keep[1] + (k % 7) * 9;
-      var t0 = performance.now(); this.draw(); this.finish(); times.push(performance.now() - t0);
+      var t0 = performance.now(); this.draw(!!moving); this.finish(); times.push(performance.now() - t0);
     }
-    this.scale = keep[0]; this.tx = keep[1]; this.ty = keep[2]; this.draw(); this.finish();
+    this.scale = keep[0]; this.tx = keep[1]; this.ty = keep[2]; this.draw(false); this.finish();
     return times.reduce(function (a, b) { return a + b; }, 0) / Math.max(1, times.length);
   };
 
