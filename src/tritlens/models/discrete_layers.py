@@ -61,8 +61,9 @@ def step(z: Tensor, surrogate: str = "sigmoid", temperature: float = 1.0) -> Ten
 class IntLayer:
     """Exact integer form of a layer: ``weight`` [out, in] in {-1, 0, +1} and integer ``bias`` [out].
 
-    ``kind`` is ``"threshold"`` (outputs step(W x + b)), ``"scores"`` (integer scores for argmax) or
-    ``"bit"`` (one threshold readout bit).
+    ``kind`` is ``"threshold"`` (outputs step(W x + b)), ``"scores"`` (integer scores for argmax),
+    ``"bit"`` (one threshold readout bit) or ``"linear"`` (integer outputs W x + b that feed further
+    integer arithmetic, e.g. the discrete transformer's embeddings, queries, keys and values).
     """
 
     weight: np.ndarray
