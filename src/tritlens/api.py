@@ -13,6 +13,9 @@
     tl.attribute("runs/ln-free")                         # DLA and direct effects -> attribution.json
     tl.patching("runs/ln-free")                          # activation vs attribution patching
     tl.probe("runs/ln-free", target="a")                 # layer x position probes -> probes.json
+    result = tl.check_property("runs/adder", "carry.txt")  # safety properties for every input length
+    part = tl.communities("runs/adder")                  # Leiden communities; tl.layout(...) positions
+    rows = tl.sparsity_sweep("ternary-rnn-adder", [0.0, 0.1])  # gates and modules as trits go to 0
 
 Bad input raises :class:`tritlens.errors.TritlensError` with a one-line message. Functions that
 write take ``force``: without it an existing output is never replaced, and a command's own inputs
@@ -53,11 +56,18 @@ from tritlens.logic import (
     find_modules,
     read_aiger,
 )
+from tritlens.logic.check import PropertyResult
+from tritlens.logic.communities import Partition
+from tritlens.logic.dontcare import CareResult
+from tritlens.logic.run_tools import care_domain, care_simplify, check_run, run_communities, run_layout
 from tritlens.logic.runs import MAX_SPEC_DIGITS, circuit_info, compile_run, require_discrete, verify_run
+from tritlens.logic.sparsity import check_sweep
+from tritlens.logic.sparsity import sparsity_sweep as _sweep
 from tritlens.models import Model, parameter_count, trit_summary
 from tritlens.presets import PRESETS, preset_config
 from tritlens.report import make_report
 from tritlens.run import Output, Run, RunDir, RunLock, load_run, schema
+from tritlens.run.files import read_text
 from tritlens.run.schema import ATTRIBUTION, PATCHING, PROBES
 from tritlens.run.schema import clean as plain
 from tritlens.tasks import Split, Task
@@ -69,11 +79,13 @@ RunLike = Run | str | os.PathLike[str]
 MAX_MODULE_INPUTS = 16
 MAX_SECONDS = 86_400
 MAX_PER_CLASS = 10_000
+MAX_PROPERTY_BYTES = 1 << 20
 
 __all__ = ["Run", "RunConfig", "presets", "make_config", "train", "load_run", "info", "analyze", "grade",
            "circuit", "hypothesis_text", "check", "report",
            "compile_circuit", "circuit_output", "write_circuit", "verify", "modules", "aig_stats",
-           "parameter_count", "trit_summary", "remove_ln", "attribute", "patching", "probe", "vsa_probe"]
+           "parameter_count", "trit_summary", "remove_ln", "attribute", "patching", "probe", "vsa_probe",
+           "simplify_care", "check_property", "communities", "layout", "sparsity_sweep"]
 
 
 def _opened(run: RunLike) -> Run:
@@ -252,13 +264,16 @@ def _write_json(run: Run, target: Output, command: str, data: dict[str, Any], sh
 
 
 def report(runs: list[str | os.PathLike[str]], out: str | os.PathLike[str] = "report.html",
-           png: str | os.PathLike[str] | None = None, force: bool = False) -> Path:
-    """One self-contained offline HTML report of ``runs`` (several: compared side by side)."""
+           png: str | os.PathLike[str] | None = None, force: bool = False,
+           sweep: str | os.PathLike[str] | None = None) -> Path:
+    """One self-contained offline HTML report of ``runs`` (several: compared side by side); discrete runs
+    get a circuit section with an interactive gate-graph view; ``sweep`` adds a sparsity-sweep table."""
     paths = [runs] if isinstance(runs, str | os.PathLike) else runs
     if not isinstance(paths, list | tuple):
         raise TritlensError(f"runs must be a list of run directories, got {short(runs)}")
     return make_report([_path(r, "run") for r in paths], _path(out, "report"),
-                       None if png is None else _path(png, "png folder"), force=force)
+                       None if png is None else _path(png, "png folder"), force=force,
+                       sweep=None if sweep is None else _path(sweep, "sweep table"))
 
 
 # -- circuits: LayerNorm removal, attribution, patching, probes -------------------------------------
@@ -350,9 +365,24 @@ def _add_probe(run: Run, key: str, data: dict[str, Any], writing: bool) -> dict[
 
 # -- compile and prove ----------------------------------------------------------------------------
 def compile_circuit(run: RunLike, encoding: str = "auto", simplified: bool = True,
-                    abc: bool = False) -> Circuit:
-    """A discrete run's model as gates (simplified unless told otherwise)."""
-    return compile_run(require_discrete(_opened(run)), encoding, simplified=simplified, abc=abc)
+                    abc: bool = False, care: str | None = None) -> Circuit:
+    """A discrete run's model as gates (simplified unless told otherwise).
+
+    ``care="valid"`` also uses the inputs the task never produces as don't-cares (``simplify_care``; the
+    result is proved equal to the compiled circuit on every valid input, else the plain one is kept).
+    """
+    opened = require_discrete(_opened(run))
+    if care is None:
+        return compile_run(opened, encoding, simplified=simplified, abc=abc)
+    return simplify_care(opened, encoding)[0]
+
+
+def simplify_care(run: RunLike, encoding: str = "auto", care: str = "valid") -> tuple[Circuit, CareResult]:
+    """The run's circuit simplified on its task's valid inputs, and the proof (``CareResult.proof``)."""
+    if care != "valid":
+        raise TritlensError(f"unknown care set {care!r:.30}; the one care set is 'valid' (the task's inputs)")
+    opened = require_discrete(_opened(run))
+    return care_simplify(opened, compile_run(opened, encoding, simplified=False))
 
 
 def circuit_output(out: str | os.PathLike[str], fmt: str | None = None, force: bool = False,
@@ -377,16 +407,54 @@ def write_circuit(circuit: Circuit, out: str | os.PathLike[str], fmt: str | None
 
 
 def verify(run: RunLike, spec: str | None = None, digits: int | None = None, timeout: float | None = None,
-           encoding: str = "auto", simplified: bool = True) -> list[tuple[str, ProofResult]]:
-    """Prove circuit == model (and circuit == ``spec``): ``[(claim, ProofResult)]``."""
+           encoding: str = "auto", simplified: bool = True, care: str | None = None
+           ) -> list[tuple[str, ProofResult]]:
+    """Prove circuit == model (and circuit == ``spec``): ``[(claim, ProofResult)]``.
+
+    With ``care="valid"`` the don't-care-simplified circuit is proved: first equal to the compiled circuit
+    on every valid input (``care simplification``), then equal to the model and spec on those inputs.
+    """
     timeout = _seconds(timeout)
     if digits is not None:
         digits = _int(digits, "digits", 1, MAX_SPEC_DIGITS)
     if spec is not None and not isinstance(spec, str):
         raise TritlensError(f"spec must be a spec name, got {short(spec)}")
     opened = require_discrete(_opened(run))
-    circuit = compile_run(opened, encoding, simplified=simplified)
-    return verify_run(opened, circuit, spec, digits, timeout)
+    if care is None:
+        circuit = compile_run(opened, encoding, simplified=simplified)
+        return verify_run(opened, circuit, spec, digits, timeout)
+    circuit, result = simplify_care(opened, encoding, care)
+    domain = care_domain(opened, circuit)
+    proofs = verify_run(opened, circuit, spec, digits, timeout, (domain.valid, domain.low))
+    return [("care simplification == compiled circuit on valid inputs", result.proof), *proofs]
+
+
+def check_property(run: RunLike, prop: str | os.PathLike[str], abc: bool = False, max_states: int = 1 << 20,
+                   timeout: float | None = None, encoding: str = "auto") -> PropertyResult:
+    """Check the properties of file ``prop`` (docs/properties.md) on a discrete run's circuit, for every
+    input length; a failure comes with a shortest counterexample replayed on the model."""
+    text = read_text(prop, "property file", limit=MAX_PROPERTY_BYTES)
+    return check_run(_opened(run), text, str(prop), abc, max_states, timeout, encoding)[1]
+
+
+def communities(run: RunLike, resolution: float = 1.0, seed: int = 0) -> Partition:
+    """Leiden communities of the run's gate graph (structure kept), each with its boundary and formulas."""
+    return run_communities(require_discrete(_opened(run)), resolution, seed)[1]
+
+
+def layout(run: RunLike, method: str = "modules", resolution: float = 1.0, seed: int = 0,
+           module: int | None = None) -> dict[str, Any]:
+    """Force-directed layout of the run's gate graph (``logic.layout`` format; ``module``: one module)."""
+    return run_layout(require_discrete(_opened(run)), method, resolution, seed, module)[1]
+
+
+def sparsity_sweep(preset: str, values: list[float], seeds: list[int] | None = None,
+                   overrides: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Train ``preset`` at each ``model.sparsity`` value and model seed; gates, zero trits, cone modules and
+    communities of each run (``logic.sparsity.sweep_table`` formats them)."""
+    seeds = [0] if seeds is None else seeds
+    check_sweep(preset, values, seeds, PRESETS)
+    return _sweep(train, preset, values, seeds, overrides)
 
 
 def modules(run: RunLike, max_inputs: int = 8, encoding: str = "auto",

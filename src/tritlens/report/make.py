@@ -10,7 +10,8 @@ from typing import Any
 from tritlens.errors import CheckpointError, RunDirError, TritlensError
 from tritlens.interp import analyze_run, compare, figure_data
 from tritlens.interp.analysis import SCHEMA
-from tritlens.models import trit_summary
+from tritlens.models import is_discrete, trit_summary
+from tritlens.report.gates import circuit_data
 from tritlens.report.html import build_report
 from tritlens.report.inputs import ReportInput, unique_names
 from tritlens.report.png import png_outputs, render_pngs
@@ -60,7 +61,8 @@ def load_input(run_dir: str | os.PathLike[str], name: str | None = None) -> Repo
             raise
         except TritlensError:
             pass
-    return ReportInput(name or path.name, analysis, list(run.metrics), figures, circuit_outputs(path))
+    return ReportInput(name or path.name, analysis, list(run.metrics), figures, circuit_outputs(path),
+                       _gates(run))
 
 
 def circuit_outputs(run_path: Path) -> dict[str, Any]:
@@ -68,6 +70,14 @@ def circuit_outputs(run_path: Path) -> dict[str, Any]:
     rd = RunDir(run_path)
     return {key: rd.read_json(name, shape) for key, (name, shape) in CIRCUIT_FILES.items()
             if rd.file(name).is_file()}
+
+
+def _gates(run: Run) -> dict[str, Any] | None:
+    """The circuit section's data for a fully discrete run; a note when it cannot be built."""
+    try:
+        return circuit_data(run)
+    except TritlensError as exc:
+        return {"note": str(exc), "layout": None}
 
 
 def _analyze(run: Run) -> dict[str, Any]:
@@ -92,6 +102,8 @@ def minimal_analysis(run: Run, note: str) -> dict[str, Any]:
     cfg = run.config
     modes = {getattr(cfg.quant, g, "none") for g in ("attn", "mlp", "embed", "unembed")} - {"none"}
     precision = "full" if not modes else modes.pop() if len(modes) == 1 else "mixed"
+    if is_discrete(run.model):
+        precision = "discrete"
     final = run.metrics[-1] if run.metrics else {}
     return {
         "schema": SCHEMA,
@@ -118,9 +130,20 @@ def load_inputs(run_dirs: Sequence[str | os.PathLike[str]],
     return inputs, comparison
 
 
+def read_sweep(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A sparsity-sweep file (``tritlens sparsity-sweep ... -o FILE``); a one-line error when malformed."""
+    data = run_schema.loads(read_text(path, "sweep file"), str(path))
+    rows = data.get("rows") if isinstance(data, dict) else None
+    if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
+        raise TritlensError(f"{path} is not a sparsity-sweep file (expected an object with a list of rows)")
+    return data
+
+
 def make_report(run_dirs: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str],
-                png_dir: str | os.PathLike[str] | None = None, force: bool = False) -> Path:
-    """Write the report of ``run_dirs`` to ``out`` (and every figure as PNG under ``png_dir``).
+                png_dir: str | os.PathLike[str] | None = None, force: bool = False,
+                sweep: str | os.PathLike[str] | None = None) -> Path:
+    """Write the report of ``run_dirs`` to ``out`` (and every figure as PNG under ``png_dir``); ``sweep``
+    adds the table of a sparsity-sweep file.
 
     Outputs are checked first (an existing file needs ``force``; a run's own files are never
     replaced); everything is computed before anything is written, and each file is written atomically.
@@ -128,8 +151,9 @@ def make_report(run_dirs: Sequence[str | os.PathLike[str]], out: str | os.PathLi
     page_out = Output(out, force=force, inputs=run_dirs, what="report")
     if png_dir is not None and Path(png_dir).exists() and not Path(png_dir).is_dir():
         raise TritlensError(f"--png {png_dir} exists and is not a directory")
+    sweep_data = read_sweep(sweep) if sweep is not None else None
     inputs, comparison = load_inputs(run_dirs)
-    page = build_report(inputs, comparison)
+    page = build_report(inputs, comparison, sweep=sweep_data)
     figures = all_figures(report_sections(inputs))
     pngs = png_outputs(figures, png_dir, force, run_dirs) if png_dir is not None else []
     images = render_pngs(figures) if png_dir is not None else {}
