@@ -122,11 +122,10 @@ def report_sections(runs: Sequence[ReportInput]) -> list[Section]:
                "Norm of each frequency of the output logits over all inputs; the key frequencies dominate "
                "when the network uses the Fourier multiplication algorithm.",
                figures.logit_fourier_norms, runs, "no logit Fourier norms", fourier_only=True),
-        *circuit_sections(runs),
     ]
     if not modular:
         sections = sections[:1]
-    return [*sections, *arith_sections(runs)]
+    return [*sections, *arith_sections(runs), *circuit_sections(runs)]
 
 
 def arith_sections(runs: Sequence[ReportInput]) -> list[Section]:

@@ -108,7 +108,8 @@ def finetune_config(source: RunConfig, s: RemovalConfig) -> RunConfig:
     train = dataclasses.replace(
         source.train, steps=s.steps, lr=s.lr, warmup_steps=s.warmup_steps, weight_decay=s.weight_decay,
         grad_clip=s.grad_clip, batch_size=source.train.batch_size if s.batch_size is None else s.batch_size,
-        seed=s.seed, eval_every=s.eval_every, checkpoint_every=s.checkpoint_every, stop_at_test_acc=None)
+        seed=s.seed, eval_every=s.eval_every, checkpoint_every=s.checkpoint_every, stop_at_test_acc=None,
+        schedule="constant", warmup_start=0.0, aux_target=None)
     return dataclasses.replace(source, train=train)
 
 
