@@ -10,7 +10,7 @@ from typing import Any
 from rich.table import Table
 
 import tritlens.api as tl
-from tritlens.cli.common import int_in, set_threads
+from tritlens.cli.common import add_output_flags, int_in, set_threads
 from tritlens.cli.show import console
 from tritlens.errors import TritlensError
 from tritlens.interp.arith.grade import QUESTIONS_MAX
@@ -117,10 +117,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--exhaustive", action="store_true", help="grade every question (small digit counts only)")
     p.add_argument("--enriched", action="store_true", help="draw questions like enriched training batches")
     p.add_argument("--seed", type=int_in(0, 2**63 - 1), default=0, help="question seed (default 0)")
-    p.add_argument("--force", action="store_true", help="replace an existing grade.json")
-    p.add_argument("--no-write", action="store_true", help="print only; write no grade.json")
-    p.add_argument("--json", action="store_true", help="print the grade as JSON")
-    p.add_argument("--threads", type=int_in(1, 1024), help="CPU threads for torch")
+    add_output_flags(p, "grade.json")
     p.set_defaults(fn=cmd_grade)
 
     p = sub.add_parser("circuit", help="find, tag and test the nodes of an arithmetic run "
@@ -133,8 +130,5 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--per-class", type=int_in(1, 10_000), default=100,
                    help="questions per complexity class in the ablation set (default 100)")
     p.add_argument("--seed", type=int_in(0, 2**63 - 1), default=0, help="question seed (default 0)")
-    p.add_argument("--force", action="store_true", help="replace an existing circuit.json")
-    p.add_argument("--no-write", action="store_true", help="print only; write no circuit.json")
-    p.add_argument("--json", action="store_true", help="print the circuit as JSON")
-    p.add_argument("--threads", type=int_in(1, 1024), help="CPU threads for torch")
+    add_output_flags(p, "circuit.json")
     p.set_defaults(fn=cmd_circuit)

@@ -21,6 +21,7 @@ from torch import Tensor, nn
 
 from tritlens.models.discrete_layers import step
 from tritlens.models.hooks import HookPoint
+from tritlens.models.layers import add_attention_biases_and_hooks
 from tritlens.quant.quantizers import ste, ternary_trits
 
 TIE_BREAKS = ("first", "last")
@@ -78,12 +79,7 @@ class HardAttention(nn.Module):
         self.W_K = _latent(n_heads, d_model, d_head, generator=generator)
         self.W_V = _latent(n_heads, d_model, d_head, generator=generator)
         self.W_O = _latent(n_heads, d_head, d_model, generator=generator)
-        self.b_Q = _bias((n_heads, d_head), biases)
-        self.b_K = _bias((n_heads, d_head), biases)
-        self.b_V = _bias((n_heads, d_head), biases)
-        self.b_O = _bias((d_model,), biases)
-        for name in ("q", "k", "v", "attn_scores", "pattern", "z"):
-            setattr(self, f"hook_{name}", HookPoint())
+        add_attention_biases_and_hooks(self, n_heads, d_head, d_model, biases)
 
     def project(self, x: Tensor, which: str) -> Tensor:
         """Integer queries, keys or values [batch, pos, n_heads, d_head] of residual vectors x."""
