@@ -13,6 +13,7 @@
     tl.attribute("runs/ln-free")                         # DLA and direct effects -> attribution.json
     tl.patching("runs/ln-free")                          # activation vs attribution patching
     tl.probe("runs/ln-free", target="a")                 # layer x position probes -> probes.json
+    summary = tl.sweep("sweep.toml", out="runs/sweep")   # presets x settings x seeds (docs/sweeps.md)
 
 Bad input raises :class:`tritlens.errors.TritlensError` with a one-line message. Functions that
 write take ``force``: without it an existing output is never replaced, and a command's own inputs
@@ -60,6 +61,8 @@ from tritlens.report import make_report
 from tritlens.run import Output, Run, RunDir, RunLock, load_run, schema
 from tritlens.run.schema import ATTRIBUTION, PATCHING, PROBES
 from tritlens.run.schema import clean as plain
+from tritlens.sweep import SweepSummary, load_spec, plan, run_sweep, write_summary
+from tritlens.sweep.trial import analyze_trial
 from tritlens.tasks import Split, Task
 from tritlens.train.removal import remove_ln as _remove_ln
 from tritlens.train.session import train_config
@@ -73,7 +76,8 @@ MAX_PER_CLASS = 10_000
 __all__ = ["Run", "RunConfig", "presets", "make_config", "train", "load_run", "info", "analyze", "grade",
            "circuit", "hypothesis_text", "check", "report",
            "compile_circuit", "circuit_output", "write_circuit", "verify", "modules", "aig_stats",
-           "parameter_count", "trit_summary", "remove_ln", "attribute", "patching", "probe", "vsa_probe"]
+           "parameter_count", "trit_summary", "remove_ln", "attribute", "patching", "probe", "vsa_probe",
+           "sweep", "sweep_plan", "sweep_summary"]
 
 
 def _opened(run: RunLike) -> Run:
@@ -400,3 +404,44 @@ def modules(run: RunLike, max_inputs: int = 8, encoding: str = "auto",
 def aig_stats(path: str | os.PathLike[str]) -> dict[str, int]:
     """Gate statistics of an AIGER file (ASCII or binary)."""
     return circuit_stats(read_aiger(_path(path, "AIGER file")))
+
+
+# -- sweeps ---------------------------------------------------------------------------------------
+SpecLike = str | os.PathLike[str] | dict[str, Any]
+
+
+def sweep(spec: SpecLike, out: str | os.PathLike[str], engine: str = "local", workers: int | None = None,
+          address: str | None = None, threads: int | None = None, analyze: bool = False,
+          on_trial: Callable[[dict[str, Any], int, int], None] | None = None) -> SweepSummary:
+    """Run a sweep spec (a TOML/JSON file or a dict; docs/sweeps.md) into ``out``: one run directory per
+    trial, skipping complete trials and resuming interrupted ones. ``workers`` default to the cores,
+    ``threads`` per trial to cores // workers; ``engine="ray"`` runs the trials as Ray tasks (``address``
+    of a cluster, or a new local instance). Returns the summary (also ``out/summary.json``)."""
+    workers = None if workers is None else _int(workers, "workers", 1, 4096)
+    threads = None if threads is None else _int(threads, "threads", 1, 1024)
+    if address is not None and not isinstance(address, str):
+        raise TritlensError(f"address must be a string, got {short(address)}")
+    return run_sweep(load_spec(_spec(spec)), _path(out, "out"), engine, workers, threads, address, analyze,
+                     on_trial)
+
+
+def sweep_plan(spec: SpecLike, out: str | os.PathLike[str]) -> list[tuple[str, bool]]:
+    """Every trial of ``spec`` and whether a sweep into ``out`` would run it (False: already complete)."""
+    checked = load_spec(_spec(spec))
+    todo = {t.name for t in plan(checked, _path(out, "out"))}
+    return [(t.name, t.name in todo) for t in checked.trials]
+
+
+def sweep_summary(path: str | os.PathLike[str], analyze: bool = False) -> SweepSummary:
+    """The summary of a sweep directory, rewritten to its ``summary.json`` (``analyze``: first write a
+    Fourier analysis into every complete trial that has none, for the key frequencies)."""
+    root = _path(path, "sweep directory")
+    if analyze:
+        for trial in write_summary(root).trials:
+            if trial.status == "complete":
+                analyze_trial(root / "trials" / trial.name)
+    return write_summary(root)
+
+
+def _spec(spec: SpecLike) -> SpecLike:
+    return spec if isinstance(spec, dict) else _path(spec, "sweep spec")
