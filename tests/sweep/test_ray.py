@@ -7,8 +7,6 @@ import json
 import sys
 import time
 
-import pytest
-
 import tritlens.api as tl
 from tritlens.cli import main
 from tritlens.run import RunDir

@@ -52,10 +52,11 @@ def script_safe(text: str) -> str:
 
 
 def build_report(inputs: Sequence[ReportInput], comparison: dict[str, Any] | None = None, *,
-                 title: str = "tritlens report") -> str:
-    """The whole report as one HTML string (deterministic for the same inputs)."""
+                 title: str = "tritlens report", extra: Sequence[Section] = ()) -> str:
+    """The whole report as one HTML string (deterministic for the same inputs); ``extra`` sections
+    (a sweep's) come first."""
     runs = ri.with_unique_names(inputs)
-    sections = report_sections(runs)
+    sections = [*extra, *report_sections(runs)]
     body = [
         f"<header><h1>{_e(title)}</h1><p class='sub'>{len(runs)} run{'s' if len(runs) != 1 else ''} · "
         f"tritlens {_e(__version__)} · plotly {_e(plotly.__version__)} (inline, works offline)</p></header>",
@@ -193,6 +194,8 @@ def _nav(sections: Sequence[Section]) -> str:
 def _section(sec: Section) -> str:
     parts = [f"<section id='{_e(sec.key)}'><h2>{_e(sec.title)}</h2><p class='caption'>{_e(sec.caption)}</p>"]
     parts += [f"<p class='note'>{_e(note)}</p>" for note in sec.notes]
+    parts += [_table(head, ["<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in rows])
+              for head, rows in sec.tables]
     for spec in sec.figures:
         div_id = f"fig-{spec.slug}"
         height = spec.figure.layout.height or 400
