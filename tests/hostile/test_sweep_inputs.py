@@ -10,7 +10,7 @@ import pytest
 import tritlens.api as tl
 from tritlens.run import RunLock
 
-from .checks import api_fails, cli_fails
+from .checks import api_fails, changes, cli_fails, snapshot
 
 FIXED = {"task.p": 17, "model.d_model": 16, "model.d_head": 4, "model.d_mlp": 32, "train.steps": 20,
          "train.eval_every": 10, "train.checkpoint_every": 10}
@@ -66,6 +66,9 @@ def test_a_sweep_directory_in_use_or_holding_other_configs(tmp_path, capsys):
     cli_fails(capsys, ["sweep", str(spec), "--out", str(out)], [tmp_path], "different config")
     with RunLock(out, "sweep"):
         cli_fails(capsys, ["sweep", str(out / "spec.json"), "--out", str(out)], [tmp_path], "in use")
+        before = snapshot(tmp_path)
+        assert tl.sweep_summary(out).counts["complete"] == 1  # read while running; the file is left alone
+        assert changes(before, snapshot(tmp_path)) == []
     (out / "sweep.json").write_text("{")
     cli_fails(capsys, ["sweep", str(out / "spec.json"), "--out", str(out)], [tmp_path], "not valid JSON")
     cli_fails(capsys, ["sweep-summary", str(out)], [tmp_path], "not valid JSON")

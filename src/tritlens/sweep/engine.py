@@ -23,7 +23,7 @@ from typing import Any
 from tritlens.errors import TritlensError
 from tritlens.run import RunDir, RunLock, atomic_write_text, schema
 from tritlens.run.files import check_writable_folder, reason
-from tritlens.run.lock import LOCK_NAME, refuse_if_locked
+from tritlens.run.lock import LOCK_NAME, RunLockedError, holder, refuse_if_locked
 from tritlens.sweep.pool import run_pool, share
 from tritlens.sweep.ray_engine import ray_session, run_ray
 from tritlens.sweep.spec import SweepSpec, Trial
@@ -148,9 +148,10 @@ def _write(path: Path, data: dict[str, Any], shape: dict[str, Any]) -> None:
 
 
 def write_summary(sweep_dir: str | os.PathLike[str]) -> SweepSummary:
-    """Recompute ``summary.json`` of a sweep directory (under its lock: not while the sweep runs)."""
-    read_manifest(sweep_dir)
-    with RunLock(sweep_dir, "sweep-summary"):
-        summary = summarize(sweep_dir)
-        _write(Path(sweep_dir) / SUMMARY, summary.to_dict(), schema.SWEEP_SUMMARY)
+    """The current summary of a sweep directory, also written to its ``summary.json`` unless the sweep
+    is running (its process rewrites the file when it ends)."""
+    summary = summarize(sweep_dir)
+    if holder(sweep_dir) is None:
+        with contextlib.suppress(RunLockedError), RunLock(sweep_dir, "sweep-summary"):
+            _write(Path(sweep_dir) / SUMMARY, summary.to_dict(), schema.SWEEP_SUMMARY)
     return summary
