@@ -13,6 +13,7 @@
     tl.attribute("runs/ln-free")                         # DLA and direct effects -> attribution.json
     tl.patching("runs/ln-free")                          # activation vs attribution patching
     tl.probe("runs/ln-free", target="a")                 # layer x position probes -> probes.json
+    summary = tl.sweep("sweep.toml", out="runs/sweep")   # presets x settings x seeds (docs/sweeps.md)
     result = tl.check_property("runs/adder", "carry.txt")  # safety properties for every input length
     part = tl.communities("runs/adder")                  # Leiden communities; tl.layout(...) positions
     rows = tl.sparsity_sweep("ternary-rnn-adder", [0.0, 0.1])  # gates and modules as trits go to 0
@@ -40,6 +41,7 @@ from tritlens.api.logic import (
     verify,
     write_circuit,
 )
+from tritlens.api.sweeps import sweep, sweep_plan, sweep_summary
 from tritlens.api.training import info, make_config, presets, train
 from tritlens.config import RunConfig
 from tritlens.models import parameter_count, trit_summary
@@ -49,4 +51,5 @@ __all__ = ["Run", "RunConfig", "RunLike", "MAX_MODULE_INPUTS", "presets", "make_
            "info", "analyze", "grade", "circuit", "hypothesis_text", "check", "report", "compile_circuit",
            "circuit_output", "write_circuit", "verify", "modules", "aig_stats", "parameter_count",
            "trit_summary", "remove_ln", "attribute", "patching", "probe", "vsa_probe", "simplify_care",
-           "check_property", "communities", "layout", "sparsity_sweep"]
+           "check_property", "communities", "layout", "sparsity_sweep", "sweep", "sweep_plan",
+           "sweep_summary"]

@@ -53,10 +53,12 @@ def script_safe(text: str) -> str:
 
 
 def build_report(inputs: Sequence[ReportInput], comparison: dict[str, Any] | None = None, *,
-                 title: str = "tritlens report", sweep: dict[str, Any] | None = None) -> str:
-    """The whole report as one HTML string (deterministic for the same inputs)."""
+                 title: str = "tritlens report", sweep: dict[str, Any] | None = None,
+                 extra: Sequence[Section] = ()) -> str:
+    """The whole report as one HTML string (deterministic for the same inputs); ``extra`` sections (a
+    sweep's) come first, ``sweep`` (a sparsity-sweep file's data) adds its table at the end."""
     runs = ri.with_unique_names(inputs)
-    sections = report_sections(runs)
+    sections = [*extra, *report_sections(runs)]
     circuits = _circuits(runs)
     views = any(r.gates and r.gates.get("layout") is not None for r in runs)
     body = [
@@ -221,6 +223,8 @@ def _circuits(runs: Sequence[ReportInput]) -> str:
 def _section(sec: Section) -> str:
     parts = [f"<section id='{_e(sec.key)}'><h2>{_e(sec.title)}</h2><p class='caption'>{_e(sec.caption)}</p>"]
     parts += [f"<p class='note'>{_e(note)}</p>" for note in sec.notes]
+    parts += [_table(head, ["<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in rows])
+              for head, rows in sec.tables]
     for spec in sec.figures:
         div_id = f"fig-{spec.slug}"
         height = spec.figure.layout.height or 400

@@ -15,11 +15,13 @@ from tritlens.report.gates import circuit_data
 from tritlens.report.html import build_report
 from tritlens.report.inputs import ReportInput, unique_names
 from tritlens.report.png import png_outputs, render_pngs
-from tritlens.report.sections import all_figures, report_sections
+from tritlens.report.sections import Section, all_figures, report_sections
+from tritlens.report.sweep import sweep_section
 from tritlens.run import Output, Run, RunDir, load_run
 from tritlens.run import schema as run_schema
 from tritlens.run.files import read_text
 from tritlens.run.schema import ATTRIBUTION, LN_REMOVAL, PATCHING, PROBES
+from tritlens.sweep.summary import TRIALS, is_sweep, summarize
 
 ANALYSIS_FILE = "analysis.json"
 CIRCUIT_FILES = {"grade": ("grade.json", run_schema.GRADE), "circuit": ("circuit.json", run_schema.CIRCUIT),
@@ -139,6 +141,27 @@ def read_sweep(path: str | os.PathLike[str]) -> dict[str, Any]:
     return data
 
 
+def sweep_inputs(run_dirs: Sequence[str | os.PathLike[str]]) -> tuple[list[Path], list[Section]]:
+    """Sweep directories replaced by their complete trials, and a Sweep section for every sweep given
+    (or whose trials are given)."""
+    runs: list[Path] = []
+    sweeps: dict[Path, Path] = {}
+    for d in map(Path, run_dirs):
+        if is_sweep(d):
+            sweeps.setdefault(d.resolve(), d)
+            trials = [d / TRIALS / t.name for t in summarize(d).trials if t.status == "complete"]
+            if not trials:
+                raise TritlensError(f"sweep {d} has no complete trial to report yet")
+            runs += trials
+        else:
+            runs.append(d)
+            if d.resolve().parent.name == TRIALS and is_sweep(d.resolve().parent.parent):
+                sweeps.setdefault(d.resolve().parent.parent, d.resolve().parent.parent)
+    keys = ["sweep"] if len(sweeps) == 1 else [f"sweep-{i + 1}" for i in range(len(sweeps))]
+    summaries = [summarize(p).to_dict() for p in sweeps.values()]
+    return runs, [sweep_section(s, k) for s, k in zip(summaries, keys, strict=True)]
+
+
 def make_report(run_dirs: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str],
                 png_dir: str | os.PathLike[str] | None = None, force: bool = False,
                 sweep: str | os.PathLike[str] | None = None) -> Path:
@@ -152,9 +175,10 @@ def make_report(run_dirs: Sequence[str | os.PathLike[str]], out: str | os.PathLi
     if png_dir is not None and Path(png_dir).exists() and not Path(png_dir).is_dir():
         raise TritlensError(f"--png {png_dir} exists and is not a directory")
     sweep_data = read_sweep(sweep) if sweep is not None else None
-    inputs, comparison = load_inputs(run_dirs)
-    page = build_report(inputs, comparison, sweep=sweep_data)
-    figures = all_figures(report_sections(inputs))
+    runs, extra = sweep_inputs(run_dirs)
+    inputs, comparison = load_inputs(runs)
+    page = build_report(inputs, comparison, sweep=sweep_data, extra=extra)
+    figures = all_figures([*extra, *report_sections(inputs)])
     pngs = png_outputs(figures, png_dir, force, run_dirs) if png_dir is not None else []
     images = render_pngs(figures) if png_dir is not None else {}
     for output in pngs:

@@ -29,6 +29,7 @@ class Section:
     caption: str
     figures: list[FigureSpec] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    tables: list[tuple[list[str], list[list[str]]]] = field(default_factory=list)  # (header, rows) as text
 
 
 def _slug(text: str) -> str:
