@@ -121,7 +121,8 @@ def cmd_aig_stats(args: argparse.Namespace) -> int:
 
 def add_commands(sub: Any) -> None:
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("run", help="run directory of a discrete model (discrete_mlp / discrete_rnn)")
+        p.add_argument("run", help="run directory of a discrete model (discrete_mlp, discrete_rnn or "
+                                   "discrete_transformer)")
         p.add_argument("--encoding", choices=ENCODINGS, default="auto",
                        help="threshold-neuron encoding (default auto: the smaller of adder and totalizer)")
 
