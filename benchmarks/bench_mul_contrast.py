@@ -1,6 +1,6 @@
 """The multiplication contrast of Bai et al. 2025: standard fine-tuning vs the running-sum auxiliary loss.
 
-    python benchmarks/bench_mul_contrast.py RUN_SFT RUN_AUX [--questions 10000] [--threads 1]
+    python benchmarks/bench_mul_contrast.py RUN_SFT RUN_AUX [--questions 10000] [--threads 1] [--step N]
 
 For each run (trained with ``--preset bai2025-sft`` / ``bai2025-aux``): exact match and per-digit
 accuracy on held-out 4x4 questions (a seeded grading stream no training batch came from), and the
@@ -20,6 +20,7 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=10_000)
     parser.add_argument("--probe-examples", type=int, default=4000)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--step", type=int, help="compare the runs at this checkpoint (runs still training)")
     args = parser.parse_args()
 
     import torch
@@ -29,7 +30,7 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     for path in args.runs:
-        run = load_run(path)
+        run = load_run(path, step=args.step)
         task = run.task
         data = task.grading_set(args.questions, seed=12345)
         with torch.no_grad():

@@ -21,9 +21,9 @@ HYPOTHESIS_BYTES = 1 << 20
 
 def print_grade(grade: dict[str, Any], path: str, written: bool) -> None:
     con = console()
-    con.print(f"[bold]{path}[/]: {grade['run']['task']}")
+    con.print(f"{path}: {grade['run']['task']}")
     con.print(f"{grade['questions']:,} {grade['set']} questions (seed {grade['seed']}): "
-              f"{grade['failures']:,} failures, [bold]{grade['nines']} nines[/] ({grade['seconds']:.1f} s)")
+              f"{grade['failures']:,} failures, {grade['nines']} nines ({grade['seconds']:.1f} s)")
     for op, c in grade["by_op"].items():
         con.print(f"  {op}: {c['failures']:,} failures of {c['questions']:,} questions, {c['nines']} nines")
     table = Table(title="by complexity class")
@@ -55,7 +55,7 @@ def cmd_grade(args: argparse.Namespace) -> None:
 def print_circuit(found: dict[str, Any], path: str, written: bool) -> None:
     con = console()
     useful = [p["name"] for p in found["positions"] if p["useful"]]
-    con.print(f"[bold]{path}[/]: {found['run']['task']}; {found['questions']['count']} questions "
+    con.print(f"{path}: {found['run']['task']}; {found['questions']['count']} questions "
               f"({found['seconds']:.1f} s)")
     con.print(f"useful positions: {' '.join(useful)}")
     table = Table(title=f"{len(found['nodes'])} useful nodes")
@@ -78,10 +78,10 @@ def print_check(check: dict[str, Any] | None) -> None:
         con.print("no hypothesis for this task")
         return
     for clause in check["clauses"]:
-        mark = "[green]holds[/]" if clause["holds"] else "[red]fails[/]"
+        mark = "holds" if clause["holds"] else "fails"
         con.print(f"  {mark}  {clause['clause']}" + (f"  ({', '.join(clause['matches'][:4])})"
                                                       if clause.get("matches") else ""))
-    con.print(f"hypothesis: [bold]{check['score']}[/]; {check['with_purpose']} of {check['nodes']} useful "
+    con.print(f"hypothesis: {check['score']}; {check['with_purpose']} of {check['nodes']} useful "
               f"nodes ({check['purpose_share']:.0%}) have an assigned purpose")
 
 

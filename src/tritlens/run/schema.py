@@ -155,6 +155,7 @@ LN_REMOVAL = {  # RUN/ln_removal.json, written by remove-ln (settings first, the
                                             "properties": {"model": {"type": "string"}, **_SCORES}}},
         "loss_increase": NUMBER, "acc_change": NUMBER, "fold_max_error": NUMBER, "seconds": NUMBER,
         "scales": {"type": "object", "additionalProperties": NUMBER},
+        "train_seconds": {"type": "object", "additionalProperties": NUMBER},
     },
 }
 
