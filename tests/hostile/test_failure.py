@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 
 import pytest
 
@@ -104,6 +105,26 @@ def test_disk_full_when_taking_the_lock(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(lock.os, "pwrite", _no_space)
     cli_fails(capsys, ["train", "--out", str(tmp_path / "run"), *TINY_ARGS], watch=[tmp_path],
               match="No space left on device")
+
+
+def test_ctrl_c_while_taking_the_lock_leaves_no_lock_file(tmp_path, monkeypatch):
+    """Ctrl-C right after the holder is written (before any ``with`` block owns the lock): the lock is
+    given back and its file removed, so the next writer finds a free run, not a stale lock."""
+    import tritlens.run.lock as lock
+
+    claim = lock.RunLock._claim
+
+    def claim_then_interrupt(self, fd):
+        claim(self, fd)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(lock.RunLock, "_claim", claim_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        lock.RunLock(tmp_path, "train").acquire()
+    assert not (tmp_path / ".lock").exists() and lock.holder(tmp_path) is None
+    monkeypatch.setattr(lock.RunLock, "_claim", claim)
+    with lock.RunLock(tmp_path, "train") as held:
+        assert f"pid {os.getpid()}," in (lock.holder(tmp_path) or "") and held.took_over is None
 
 
 def test_disk_full_for_the_failure_mark_too(tmp_path, capsys, monkeypatch):

@@ -47,16 +47,17 @@ class RunLock:
                 os.close(fd)
                 raise locked_error(self.dir, who) from None
             if self._still_ours(fd):
-                self.took_over = _read_json(fd)
-                try:
-                    self._claim(fd)
-                except OSError as exc:  # a full disk: give the lock back and leave no lock file
-                    self.path.unlink(missing_ok=True)
-                    fcntl.flock(fd, fcntl.LOCK_UN)
-                    os.close(fd)
-                    raise RunDirError(f"cannot lock {self.dir}: {reason(exc)}") from None
                 self.fd = fd
-                return self
+                try:
+                    self.took_over = _read_json(fd)
+                    self._claim(fd)
+                    return self
+                except OSError as exc:  # a full disk: give the lock back and leave no lock file
+                    self.release()
+                    raise RunDirError(f"cannot lock {self.dir}: {reason(exc)}") from None
+                except BaseException:  # Ctrl-C while claiming: the same, since no `with` block will
+                    self.release()
+                    raise
             os.close(fd)  # released and unlinked between our open and flock: try again
         raise RunDirError(f"cannot lock {self.dir}: the lock file keeps changing")
 
