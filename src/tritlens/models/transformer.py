@@ -21,6 +21,7 @@ from tritlens.fields import setting
 from tritlens.models.hooks import HookedModule, HookPoint
 from tritlens.models.init import INIT_MODES, initialise
 from tritlens.models.layers import MLP, Attention, Embed, Norm, PosEmbed, QuantSpec, Unembed
+from tritlens.models.rows import answer_logits_by_rows, rows_apply
 from tritlens.quant import TERNARY_RULES, WEIGHT_MODES, quantizer_mode
 
 
@@ -212,6 +213,9 @@ class HookedTransformer(HookedModule):
         grid, index = self._grid(tokens)
         normed = block.ln1(grid)
         scores = self._grid_scores(block.attn, normed, tokens, index, pos)
+        if rows_apply(self):  # the MLP input as gathered table rows (models/rows.py)
+            pattern = block.attn.pattern(scores, torch.tensor(pos, device=tokens.device))
+            return answer_logits_by_rows(self, grid, normed, index, pattern, pos)
         v = F.embedding(index, block.attn.project(normed, "V").flatten(1))
         z = block.attn.mix(scores, v.unflatten(-1, (block.attn.n_heads, -1)),
                            torch.tensor(pos, device=tokens.device))
