@@ -39,13 +39,16 @@ class TrainingFailed(TritlensError):
     """Training cannot go on (the loss diverged, memory ran out); the run is marked failed."""
 
 
-def loss_and_accuracy(logits: Tensor, targets: Tensor, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
-    """Mean cross-entropy over every answer position (computed in ``dtype``) and the fraction of
-    examples whose answers are all right."""
+def answer_loss(logits: Tensor, targets: Tensor, dtype: torch.dtype) -> Tensor:
+    """Mean cross-entropy over every answer position, computed in ``dtype``."""
     logp = logits.to(dtype).log_softmax(-1)
-    loss = -logp.gather(-1, targets.unsqueeze(-1)).mean()
+    return -logp.gather(-1, targets.unsqueeze(-1)).mean()
+
+
+def loss_and_accuracy(logits: Tensor, targets: Tensor, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+    """:func:`answer_loss` and the fraction of examples whose answers are all right."""
     acc = (logits.argmax(-1) == targets).all(dim=-1).to(dtype).mean()
-    return loss, acc
+    return answer_loss(logits, targets, dtype), acc
 
 
 @torch.no_grad()
@@ -148,7 +151,7 @@ class Trainer:
         hooks = [h for ext in self.extensions for h in ext.fwd_hooks()]
         with self.model.hooks(hooks) if hooks else nullcontext():
             logits = self.model.answer_logits(data.tokens, self.positions)
-        loss, _ = loss_and_accuracy(logits, data.targets, self.dtype)
+        loss = answer_loss(logits, data.targets, self.dtype)
         for term in (self.model.extra_loss(), *(ext.loss(data) for ext in self.extensions)):
             if term is not None:
                 loss = loss + term
