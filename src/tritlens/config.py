@@ -38,6 +38,8 @@ class TrainConfig:
     aux_target: str | None = None  # a task feature that linear heads on aux_hook learn (auxiliary loss)
     aux_hook: str | None = None  # where the heads read (None: the last layer's attn.hook_z, one per head)
     aux_weight: float = setting(1.0, lo=0.0, hi=1e6)  # lambda: loss = task loss + lambda * their MSE
+    grokfast_lambda: float = setting(0.0, lo=0.0, hi=1e3)  # GrokFast: grad + lambda * EMA(grad) (0: off)
+    grokfast_alpha: float = setting(0.98, lo=0.0, hi=1.0, hi_open=True)  # its EMA decay
     seed: int = seed(999)  # model init and minibatch order
     eval_every: int = setting(100, lo=1, hi=10**9)  # steps between test evaluations and metrics lines
     checkpoint_every: int = setting(500, lo=0, hi=10**9)  # steps between checkpoints (0: final only)

@@ -29,6 +29,7 @@ from tritlens.run import RunDir, save_tensors
 from tritlens.tasks import Split, Task
 from tritlens.train.checkpoint import ResumeState, load_resume, save_resume
 from tritlens.train.extensions import Extension, config_extensions
+from tritlens.train.grokfast import grokfast_extensions
 from tritlens.train.memory import resolve_device
 
 EVAL_CHUNK = 16_384
@@ -114,7 +115,8 @@ class Trainer:
         self.device = resolve_device(cfg.train.device)
         self.task = task or build_task(cfg)
         self.model = (model if model is not None else build_model(cfg, self.task)).to(self.device)
-        self.extensions = nn.ModuleList([*extensions, *config_extensions(cfg, self.task, self.model)])
+        self.extensions = nn.ModuleList([*extensions, *config_extensions(cfg, self.task, self.model),
+                                         *grokfast_extensions(cfg, self.model)])
         self.extensions.to(self.device)
         self.opt = make_optimizer(self.model, cfg, self.extensions)
         self.gen = torch.Generator().manual_seed(cfg.train.seed)
@@ -157,6 +159,8 @@ class Trainer:
                 loss = loss + term
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
+        for ext in self.extensions:
+            ext.after_backward()
         if self.cfg.train.grad_clip is not None:
             nn.utils.clip_grad_norm_([p for g in self.opt.param_groups for p in g["params"]],
                                      self.cfg.train.grad_clip)
