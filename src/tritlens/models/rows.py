@@ -64,6 +64,20 @@ class _GatherRows(torch.autograd.Function):
                              for g, t in zip(grads, tables, strict=True)).view(n, k)
         return None, grad_w, *grad_tables
 
+    @staticmethod
+    def vmap(info: Any, in_dims: tuple[int | None, ...], idx: Tensor, w: Tensor, *tables: Tensor
+             ) -> tuple[tuple[Tensor, ...], tuple[int, ...]]:
+        """Under ``torch.func.vmap`` (ensembles): the K problems become one, the tables stacked and
+        each member's indices moved to its own block of rows."""
+        k = info.batch_size
+        idx, w, *tables = (x.movedim(d, 0) if d is not None else x.expand(k, *x.shape)
+                           for x, d in zip((idx, w, *tables), in_dims, strict=True))
+        n_rows = tables[0].shape[1]
+        offsets = torch.arange(k, device=idx.device).view(k, 1, 1) * n_rows
+        outs = _GatherRows.apply((idx + offsets).flatten(0, 1), w.flatten(0, 1),
+                                 *(t.flatten(0, 1) for t in tables))
+        return tuple(o.unflatten(0, (k, -1)) for o in outs), (0,) * len(outs)
+
 
 def gather_rows(idx: Tensor, w: Tensor, *tables: Tensor) -> tuple[Tensor, ...]:
     """For each table [R, width_i]: [N, width_i] whose row n is the ``w[n]``-weighted sum of the rows

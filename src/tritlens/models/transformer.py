@@ -305,7 +305,7 @@ class HookedTransformer(HookedModule):
         arange = partial(torch.arange, device=tokens.device)
         row = (arange(attn.n_heads).view(1, -1, 1) * len(pos) + arange(len(pos)).view(1, 1, -1)) * vocab
         row = row + tokens[:, pos].unsqueeze(1)  # [B, H, A]: the table row of each query
-        return table.flatten().take(row.unsqueeze(-1) * n_grid + index[:, None, None, :])
+        return table.flatten()[row.unsqueeze(-1) * n_grid + index[:, None, None, :]]  # (vmap has no take)
 
     def extra_loss(self) -> Tensor | None:
         """No auxiliary loss (the trainer's hook for penalties such as a discrete model's sparsity)."""
