@@ -2,6 +2,7 @@
 
     import tritlens.api as tl
     run = tl.train("quick", out="runs/quick")            # train (or resume) into a run directory
+    runs = tl.train_ensemble("quick", out="runs/q", seeds="0-7")  # 8 seeds as one batched model
     run = tl.load_run("runs/quick")                      # .model, .config, .task, .metrics
     analysis = tl.analyze("runs/quick")                  # Fourier/clock analysis -> analysis.json
     grade = tl.grade("runs/add-d5")                      # arithmetic: nines on 1M questions -> grade.json
@@ -61,6 +62,7 @@ from tritlens.run import Output, Run, RunDir, RunLock, load_run, schema
 from tritlens.run.schema import ATTRIBUTION, PATCHING, PROBES
 from tritlens.run.schema import clean as plain
 from tritlens.tasks import Split, Task
+from tritlens.train.ensemble import member_configs, member_overrides, parse_seeds, parse_vary, train_members
 from tritlens.train.removal import remove_ln as _remove_ln
 from tritlens.train.session import train_config
 from tritlens.train.trainer import Event
@@ -70,8 +72,8 @@ MAX_MODULE_INPUTS = 16
 MAX_SECONDS = 86_400
 MAX_PER_CLASS = 10_000
 
-__all__ = ["Run", "RunConfig", "presets", "make_config", "train", "load_run", "info", "analyze", "grade",
-           "circuit", "hypothesis_text", "check", "report",
+__all__ = ["Run", "RunConfig", "presets", "make_config", "train", "train_ensemble", "load_run", "info",
+           "analyze", "grade", "circuit", "hypothesis_text", "check", "report",
            "compile_circuit", "circuit_output", "write_circuit", "verify", "modules", "aig_stats",
            "parameter_count", "trit_summary", "remove_ln", "attribute", "patching", "probe", "vsa_probe"]
 
@@ -154,6 +156,36 @@ def train(preset: str | None = None, out: str | os.PathLike[str] | None = None,
         config = config.with_overrides(_assignments(overrides))
     return train_config(config, out, resume=resume, force=force, progress=progress, task=task,
                         on_event=on_event)
+
+
+def train_ensemble(preset: str | None = None, out: str | os.PathLike[str] | None = None,
+                   seeds: str | list[int] | None = None, vary: dict[str, list[Any]] | list[str] | None = None,
+                   overrides: list[str] | dict[str, Any] | None = None, config: RunConfig | None = None,
+                   resume: bool = False, force: bool = False, progress: bool = True) -> list[Run]:
+    """Train one member per seed (``"0-7"``, ``"0,3,5"`` or a list) and per combination of ``vary``
+    values (``{"train.weight_decay": [0.5, 1.0]}`` or ``["train.weight_decay=0.5,1.0"]``) as one batched
+    model; each member is an ordinary run in ``out/seed-N...``. See :mod:`tritlens.train.ensemble`."""
+    if resume and force:
+        raise ConfigError("resume and force contradict each other: resume continues a run, force replaces it")
+    if out is None:
+        raise ConfigError("an ensemble needs out: the folder that holds one run per member")
+    root = _path(out, "out")
+    seed_list = parse_seeds(seeds) if isinstance(seeds, str) else None if seeds is None else \
+        parse_seeds(",".join(str(_int(s, "seed", 0, 2**63 - 1)) for s in seeds))
+    if isinstance(vary, dict):
+        vary = [f"{k}={','.join(str(v) for v in vs)}" for k, vs in vary.items()]
+    if vary is not None and (isinstance(vary, str) or not all(isinstance(v, str) for v in vary)):
+        raise ConfigError(f"vary must be a dict or a list of 'section.key=v1,v2' strings, got {short(vary)}")
+    varied = [parse_vary(v) for v in vary or []]
+    if config is None and preset is None and resume:
+        stored = [root / name for name, _ in member_overrides(seed_list, varied)]
+        config = next((RunDir(p).read_config() for p in stored if RunDir(p).exists()), None)
+    if config is None:
+        config = make_config("quick" if preset is None else preset, overrides)
+    elif overrides:
+        config = config.with_overrides(_assignments(overrides))
+    return train_members(member_configs(config, seed_list, varied), root, resume=resume, force=force,
+                         progress=progress)
 
 
 def info(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -116,7 +116,7 @@ def answer_logits_by_rows(model: HookedTransformer, grid: Tensor, normed: Tensor
     b_o, b_out = attn.b_O, mlp.b_out
     for w, bias in ((w_in, _total(_times(b_o, w_in), mlp.b_in)),  # the MLP input, the direct logits
                     (w_u, _total(_times(b_o, w_u), _times(b_out, w_u), unembed.b_U))):
-        own_rows = own @ w if bias is None else torch.addmm(bias, own, w)  # biases ride on the own row
+        own_rows = own @ w if bias is None else own @ w + bias  # the biases ride on the own row
         tables.append(torch.cat([torch.bmm(v, w_o @ w).flatten(0, 1), own_rows]))  # [H*T*V + A*V, .]
     head_rows = torch.arange(n_heads, device=device).view(1, -1, 1) * n_grid + index[:, None, :]
     head_rows = head_rows.unsqueeze(1).expand(-1, n_ans, -1, -1)  # [B, A, H, T]
@@ -125,7 +125,8 @@ def answer_logits_by_rows(model: HookedTransformer, grid: Tensor, normed: Tensor
     idx = torch.cat([head_rows.flatten(2), own_idx.unsqueeze(-1)], -1).flatten(0, 1)  # [B * A, H*T + 1]
     weights = torch.cat([pattern.transpose(1, 2).flatten(2), pattern.new_ones(n_batch, n_ans, 1)], -1)
     pre, direct = gather_rows(idx, weights.flatten(0, 1), *tables)  # [B * A, M], [B * A, O]
-    logits = torch.addmm(direct, mlp.act_fn(pre), mlp.weight("W_out") @ w_u)  # W_out W_U: one matrix
+    logits = direct + mlp.act_fn(pre) @ (mlp.weight("W_out") @ w_u)  # W_out W_U: one matrix
+    # (not addmm: its fused sum rounds differently from vmap's batched form, and ensembles are exact)
     return logits.unflatten(0, (n_batch, n_ans))
 
 
