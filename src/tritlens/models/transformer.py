@@ -300,8 +300,13 @@ class HookedTransformer(HookedModule):
         """Scaled attention scores [B, H, A, T] gathered from the table of every (answer position,
         query token) against every key grid row: [H, A, V, T * V], a few hundred thousand entries."""
         n_grid, vocab = normed.shape[0], self.d_vocab
-        q_grid = attn.project(normed.unflatten(0, (-1, vocab))[pos], "Q")  # [A, V, H, e]
-        table = torch.einsum("avhe,rhe->havr", q_grid, attn.project(normed, "K")) / attn.attn_scale
+        rows = normed.unflatten(0, (-1, vocab)).index_select(0, torch.tensor(pos, device=normed.device))
+        q_grid = attn.project(rows.flatten(0, 1), "Q")  # [A * V, H, e]
+        k_grid = attn.project(normed, "K")  # [T * V, H, e]
+        # one matmul per head on contiguous copies: an einsum or strided views lay the product out
+        # differently under vmap, and ensemble members must round as runs trained alone do
+        q_h, k_h = q_grid.transpose(0, 1).contiguous(), k_grid.transpose(0, 1).contiguous()
+        table = (q_h @ k_h.transpose(1, 2)) / attn.attn_scale  # [H, A * V, T * V]
         arange = partial(torch.arange, device=tokens.device)
         row = (arange(attn.n_heads).view(1, -1, 1) * len(pos) + arange(len(pos)).view(1, 1, -1)) * vocab
         row = row + tokens[:, pos].unsqueeze(1)  # [B, H, A]: the table row of each query
