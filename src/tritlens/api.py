@@ -63,6 +63,7 @@ from tritlens.run.schema import ATTRIBUTION, PATCHING, PROBES
 from tritlens.run.schema import clean as plain
 from tritlens.tasks import Split, Task
 from tritlens.train.ensemble import member_configs, member_overrides, parse_seeds, parse_vary, train_members
+from tritlens.train.memory import resolve_device
 from tritlens.train.removal import remove_ln as _remove_ln
 from tritlens.train.session import train_config
 from tritlens.train.trainer import Event
@@ -230,11 +231,16 @@ def analyze(run: RunLike, checkpoints: bool = True, write: bool = True, force: b
 
 
 def grade(run: RunLike, questions: int = 1_000_000, exhaustive: bool = False, enriched: bool = False,
-          seed: int = 0, write: bool = True, force: bool = False) -> dict[str, Any]:
+          seed: int = 0, write: bool = True, force: bool = False, device: str = "cpu") -> dict[str, Any]:
     """Grade an arithmetic run on ``questions`` seeded questions (or every question): failures, nines,
-    failures by class and answer digit, the first failing questions. Written to ``RUN/grade.json``."""
+    failures by class and answer digit, the first failing questions, on ``device`` (cpu or cuda).
+    Written to ``RUN/grade.json``."""
+    if device not in ("cpu", "cuda"):
+        raise ConfigError(f"device must be cpu or cuda, got {short(device)}")
+    dev = resolve_device(device)
     opened = _opened(run)
     require_arith(opened)
+    opened.model.to(dev)
     target = Output(opened.dir.file("grade.json"), force=force, what="grade") \
         if write and opened.path is not None else None
     result = grade_run(opened, questions, exhaustive, enriched, seed)
