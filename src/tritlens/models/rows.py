@@ -45,10 +45,7 @@ class _GatherRows(torch.autograd.Function):
         n_rows = tables[0].shape[0]
         grad_w, grad_tables = None, []
         if any(ctx.needs_input_grad[2:]):  # table row r gets the sum of w * grad over the (n, k) reading it
-            flat = idx.flatten()
-            order = torch.argsort(flat, stable=True)
-            counts = torch.bincount(flat, minlength=n_rows)
-            offsets = counts.cumsum(0) - counts
+            order, offsets = _grouped(idx, n_rows)
             examples, weights = order // k, w.flatten()[order]
             grad_tables = [F.embedding_bag(examples, g.contiguous(), offsets, mode="sum",
                                            per_sample_weights=weights) if need else None
@@ -77,6 +74,26 @@ class _GatherRows(torch.autograd.Function):
         outs = _GatherRows.apply((idx + offsets).flatten(0, 1), w.flatten(0, 1),
                                  *(t.flatten(0, 1) for t in tables))
         return tuple(o.unflatten(0, (k, -1)) for o in outs), (0,) * len(outs)
+
+
+_GROUPED: list[tuple[Tensor, int, Tensor, Tensor]] = []  # the last index grouped (full-batch steps repeat it)
+
+
+def _grouped(idx: Tensor, n_rows: int) -> tuple[Tensor, Tensor]:
+    """The positions of ``idx``'s entries grouped by row (a stable sort) and each row's first position.
+    The last answer is kept: a full-batch run gathers the same rows every step, and sorting them
+    again would cost more than the rest of the backward pass."""
+    if _GROUPED:
+        last, rows, order, offsets = _GROUPED[0]
+        same = last.shape == idx.shape and last.device == idx.device and torch.equal(last, idx)
+        if same and rows == n_rows:
+            return order, offsets
+    flat = idx.flatten()
+    order = torch.argsort(flat, stable=True)
+    counts = torch.bincount(flat, minlength=n_rows)
+    offsets = counts.cumsum(0) - counts
+    _GROUPED[:] = [(idx.clone(), n_rows, order, offsets)]
+    return order, offsets
 
 
 def gather_rows(idx: Tensor, w: Tensor, *tables: Tensor) -> tuple[Tensor, ...]:

@@ -169,7 +169,10 @@ class EnsembleTrainer:
             logits = self.shared(params, buffers, tokens)
         else:
             logits = self.batched(params, buffers, torch.stack([d.tokens for d in data]))
-        loss = sum(answer_loss(logits[k], d.targets, self.dtype) for k, d in enumerate(data))
+        # unbind, not logits[k]: its backward stacks the members' gradients once instead of filling a
+        # zero tensor of all members per member
+        loss = sum(answer_loss(member, d.targets, self.dtype) for member, d in zip(logits.unbind(0), data,
+                                                                                   strict=True))
         loss.backward()  # type: ignore[union-attr]
         for k, tr in enumerate(members):
             for name, p in tr.model.named_parameters():
