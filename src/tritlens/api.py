@@ -171,11 +171,20 @@ def train_ensemble(preset: str | None = None, out: str | os.PathLike[str] | None
     if out is None:
         raise ConfigError("an ensemble needs out: the folder that holds one run per member")
     root = _path(out, "out")
-    seed_list = parse_seeds(seeds) if isinstance(seeds, str) else None if seeds is None else \
-        parse_seeds(",".join(str(_int(s, "seed", 0, 2**63 - 1)) for s in seeds))
+    if preset is not None and not isinstance(preset, str):
+        raise ConfigError(f"preset must be a preset name, got {short(preset)}")
+    if config is not None and not isinstance(config, RunConfig):
+        raise ConfigError(f"config must be a RunConfig (see make_config), got {short(config)}")
+    if seeds is not None and not isinstance(seeds, str | list | tuple):
+        raise ConfigError(f"seeds must be a string such as '0-7' or a list of integers, got {short(seeds)}")
+    if seeds is not None and not isinstance(seeds, str):
+        seeds = ",".join(str(_int(s, "seed", 0, 2**63 - 1)) for s in seeds)
+    seed_list = None if seeds is None else parse_seeds(seeds)
     if isinstance(vary, dict):
+        if not all(isinstance(k, str) and isinstance(vs, list | tuple) for k, vs in vary.items()):
+            raise ConfigError(f"vary must map 'section.key' to a list of values, got {short(vary)}")
         vary = [f"{k}={','.join(str(v) for v in vs)}" for k, vs in vary.items()]
-    if vary is not None and (isinstance(vary, str) or not all(isinstance(v, str) for v in vary)):
+    if vary is not None and (not isinstance(vary, list | tuple) or not all(isinstance(v, str) for v in vary)):
         raise ConfigError(f"vary must be a dict or a list of 'section.key=v1,v2' strings, got {short(vary)}")
     varied = [parse_vary(v) for v in vary or []]
     if config is None and preset is None and resume:
