@@ -62,7 +62,7 @@ from tritlens.run import Output, Run, RunDir, RunLock, load_run, schema
 from tritlens.run.schema import ATTRIBUTION, PATCHING, PROBES
 from tritlens.run.schema import clean as plain
 from tritlens.tasks import Split, Task
-from tritlens.train.ensemble import member_configs, member_overrides, parse_seeds, parse_vary, train_members
+from tritlens.train.ensemble import member_configs, member_overrides, parse_members, train_members
 from tritlens.train.memory import resolve_device
 from tritlens.train.removal import remove_ln as _remove_ln
 from tritlens.train.session import train_config
@@ -175,18 +175,7 @@ def train_ensemble(preset: str | None = None, out: str | os.PathLike[str] | None
         raise ConfigError(f"preset must be a preset name, got {short(preset)}")
     if config is not None and not isinstance(config, RunConfig):
         raise ConfigError(f"config must be a RunConfig (see make_config), got {short(config)}")
-    if seeds is not None and not isinstance(seeds, str | list | tuple):
-        raise ConfigError(f"seeds must be a string such as '0-7' or a list of integers, got {short(seeds)}")
-    if seeds is not None and not isinstance(seeds, str):
-        seeds = ",".join(str(_int(s, "seed", 0, 2**63 - 1)) for s in seeds)
-    seed_list = None if seeds is None else parse_seeds(seeds)
-    if isinstance(vary, dict):
-        if not all(isinstance(k, str) and isinstance(vs, list | tuple) for k, vs in vary.items()):
-            raise ConfigError(f"vary must map 'section.key' to a list of values, got {short(vary)}")
-        vary = [f"{k}={','.join(str(v) for v in vs)}" for k, vs in vary.items()]
-    if vary is not None and (not isinstance(vary, list | tuple) or not all(isinstance(v, str) for v in vary)):
-        raise ConfigError(f"vary must be a dict or a list of 'section.key=v1,v2' strings, got {short(vary)}")
-    varied = [parse_vary(v) for v in vary or []]
+    seed_list, varied = parse_members(seeds, vary)
     if config is None and preset is None and resume:
         stored = [root / name for name, _ in member_overrides(seed_list, varied)]
         config = next((RunDir(p).read_config() for p in stored if RunDir(p).exists()), None)

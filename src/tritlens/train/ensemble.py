@@ -34,7 +34,8 @@ from tqdm.auto import tqdm
 
 from tritlens.build import build_task
 from tritlens.config import RunConfig
-from tritlens.errors import ConfigError, RunDirError, TritlensError
+from tritlens.errors import ConfigError, RunDirError, TritlensError, short
+from tritlens.fields import SEED_MAX
 from tritlens.run import Run, RunDir, load_run
 from tritlens.tasks import Split, Task
 from tritlens.train.claim import COMPLETE, RESUME, Claim, claim, precheck
@@ -79,6 +80,24 @@ def parse_vary(text: str) -> tuple[str, list[str]]:
     if len(set(items)) != len(items):
         raise ConfigError(f"--vary {text!r:.40} names a value twice")
     return key.strip(), items
+
+
+def parse_members(seeds: object, vary: object) -> tuple[list[int] | None, list[tuple[str, list[str]]]]:
+    """The seeds and varied settings of an API call, checked: ``seeds`` a string (``"0-7"``) or a list
+    of integers; ``vary`` a dict {"section.key": [values]} or a list of ``"section.key=v1,v2"``."""
+    if seeds is not None and not isinstance(seeds, str):
+        ok = isinstance(seeds, list | tuple) and all(isinstance(s, int) and not isinstance(s, bool)
+                                                      and 0 <= s <= SEED_MAX for s in seeds)
+        if not ok:
+            raise ConfigError(f"seeds must be a string such as '0-7' or a list of seeds, got {short(seeds)}")
+        seeds = ",".join(str(s) for s in seeds)  # type: ignore[union-attr]
+    if isinstance(vary, dict):
+        if not all(isinstance(k, str) and isinstance(vs, list | tuple) for k, vs in vary.items()):
+            raise ConfigError(f"vary must map 'section.key' to a list of values, got {short(vary)}")
+        vary = [f"{k}={','.join(str(v) for v in vs)}" for k, vs in vary.items()]
+    if vary is not None and (not isinstance(vary, list | tuple) or not all(isinstance(v, str) for v in vary)):
+        raise ConfigError(f"vary must be a dict or a list of 'section.key=v1,v2' strings, got {short(vary)}")
+    return (None if seeds is None else parse_seeds(seeds)), [parse_vary(v) for v in vary or []]
 
 
 def member_overrides(seeds: Sequence[int] | None = None, vary: Sequence[tuple[str, Sequence[str]]] = ()
