@@ -128,3 +128,10 @@ def test_cli_trains_an_ensemble(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "seed-0: step 40" in out and "seed-1: step 40" in out
     assert all(RunDir(tmp_path / "q" / f"seed-{s}").is_complete() for s in (0, 1))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA: asking for it is not bad input")
+def test_cuda_without_cuda_is_refused_before_any_folder(tmp_path, capsys):
+    argv = ["train", "--preset", "quick", "--seeds", "0-1", "--out", str(tmp_path / "q"), "--quiet"]
+    fails(capsys, [*argv, "--device", "cuda"], "no CUDA device is available")
+    assert not (tmp_path / "q").exists()
