@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.13.0          # the CPU wheel; an unpinned torch pulls CUDA packages
-	$(PIP) install -q -e ".[dev,tl]"
+	$(PIP) install -q -e ".[dev,tl,ray]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -6,7 +6,7 @@ at two batch sizes: tritlens through its shared-prefix answer-position fast path
 through ``HookedTransformer.forward``. Both must find the same failures. Wall and process CPU time are
 printed: on a shared machine the CPU time is the better stand-in for a quiet machine's wall time.
 
-    python benchmarks/bench_arith_grade.py RUN [--questions 200000] [--threads 1]
+    python benchmarks/bench_arith_grade.py RUN [--questions 200000] [--threads 1] [--batches 2048 8192]
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ def main() -> None:
     parser.add_argument("run")
     parser.add_argument("--questions", type=int, default=200_000)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--batches", type=int, nargs="+", default=list(BATCHES))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     run = load_run(args.run)
@@ -56,7 +57,7 @@ def main() -> None:
     targets = torch.cat([c.targets for c in chunks])
     pos = task.answer_positions
     cpu: dict[tuple[str, int], float] = {}
-    for batch in BATCHES:
+    for batch in args.batches:
         for name, fn in (("tritlens", lambda b=batch: predict(model, tokens, pos, b, prefix)),
                          ("TransformerLens", lambda b=batch: tl_predict(tl, tokens, pos, b))):
             wall, cpu[name, batch], predicted = timed(fn)
@@ -64,10 +65,10 @@ def main() -> None:
             print(f"{name:16s} batch {batch:5d}: {len(tokens):,} questions, wall {wall:7.1f} s, CPU "
                   f"{cpu[name, batch]:6.1f} s ({1e6 * cpu[name, batch] / len(tokens):5.0f} CPU-s per 1M), "
                   f"{fails} failures")
-    for batch in BATCHES:
+    for batch in args.batches:
         print(f"TransformerLens / tritlens CPU time at batch {batch}: "
               f"{cpu['TransformerLens', batch] / cpu['tritlens', batch]:.2f}x")
-    best = {n: min(cpu[n, b] for b in BATCHES) for n in ("tritlens", "TransformerLens")}
+    best = {n: min(cpu[n, b] for b in args.batches) for n in ("tritlens", "TransformerLens")}
     print(f"each at its best batch: {best['TransformerLens'] / best['tritlens']:.2f}x")
 
 

@@ -3,7 +3,8 @@
 For each preset shape (``quirke-add-d5``'s exact shape and the CPU preset ``add-d5``) both models get
 the same configuration, the same batch of fresh questions and the loss in float64 on the answer
 positions. Rounds alternate between the contenders so machine noise hits both alike; the figure is
-the median step time, and the ratio is the anchor (TransformerLens) over tritlens.
+the median step time (wall, and process CPU: the better stand-in for a quiet machine with one
+thread), and the ratio is the anchor (TransformerLens) over tritlens.
 
     python benchmarks/bench_arith_train_step.py [--presets quirke-add-d5 add-d5] [--rounds 5] [--threads 2]
 """
@@ -53,18 +54,23 @@ def contenders(preset: str) -> dict[str, Callable[[], None]]:
     }
 
 
-def measure(steps: dict[str, Callable[[], None]], rounds: int, per_round: int) -> dict[str, float]:
+def measure(steps: dict[str, Callable[[], None]], rounds: int,
+            per_round: int) -> tuple[dict[str, float], dict[str, float]]:
+    """Median wall and process CPU milliseconds per step of each contender."""
     times: dict[str, list[float]] = {name: [] for name in steps}
+    cpus: dict[str, list[float]] = {name: [] for name in steps}
     for step in steps.values():  # warm-up
         for _ in range(2):
             step()
     for _ in range(rounds):
         for name, step in steps.items():
             for _ in range(per_round):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 step()
                 times[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(ts) * 1e3 for name, ts in times.items()}
+                cpus[name].append(time.process_time() - c0)
+    return ({name: statistics.median(ts) * 1e3 for name, ts in times.items()},
+            {name: statistics.median(ts) * 1e3 for name, ts in cpus.items()})
 
 
 def main() -> None:
@@ -81,15 +87,17 @@ def main() -> None:
     results = {}
     for preset in args.presets:
         cfg = preset_config(preset)
-        median = measure(contenders(preset), args.rounds, args.steps)
-        anchor = median["TransformerLens (anchor)"]
+        median, cpu = measure(contenders(preset), args.rounds, args.steps)
+        anchor, anchor_cpu = median["TransformerLens (anchor)"], cpu["TransformerLens (anchor)"]
         m = cfg.model
         print(f"\n{preset}: {m.n_layers}L{m.n_heads}H d_model {m.d_model} d_mlp {m.d_mlp}, "
               f"batch {cfg.train.batch_size}")
-        print(f"{'contender':28s} {'ms/step':>9s} {'TL / this':>10s}")
+        print(f"{'contender':28s} {'ms/step':>9s} {'TL / this':>10s} {'CPU ms':>9s} {'TL / this':>10s}")
         for name, ms in median.items():
-            print(f"{name:28s} {ms:9.1f} {anchor / ms:9.2f}x")
-        results[preset] = {"median_ms": median, "speedup_vs_tl": anchor / median["tritlens answer_logits"]}
+            print(f"{name:28s} {ms:9.1f} {anchor / ms:9.2f}x {cpu[name]:9.1f} {anchor_cpu / cpu[name]:9.2f}x")
+        results[preset] = {"median_ms": median, "median_cpu_ms": cpu,
+                           "speedup_vs_tl": anchor / median["tritlens answer_logits"],
+                           "cpu_speedup_vs_tl": anchor_cpu / cpu["tritlens answer_logits"]}
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)

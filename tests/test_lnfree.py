@@ -111,6 +111,9 @@ def test_removal_keeps_accuracy_and_gives_an_ordinary_run(ln_run, tmp_path):
     assert run.config.model.norm == "none" and RunDir(out).checkpoint_steps() == []
     assert load_run(out / "control").config.model.norm == "layer"
     assert json.loads((out / "ln_removal.json").read_text())["rows"] == result["rows"]
+    arms = {name: RunDir(out / name).read_metrics()[-1] for name in ("control", "removal")}
+    assert all(arms[name]["step"] == 60 for name in arms)
+    assert result["train_seconds"] == {name: arms[name]["wall_time"] for name in arms}
     attribution = api.attribute(run, examples=200, write=False)
     assert attribution["nmae"] < 1e-5  # norm-free: direct logit attribution is the direct effect
 
@@ -131,7 +134,10 @@ def test_removal_resumes_exactly(ln_run, tmp_path, monkeypatch):
         api.remove_ln(ln_run, tmp_path / "cut", QUICK_REMOVAL, progress=False)
     monkeypatch.setattr(trainer_mod.Trainer, "step", real_step)
     assert not RunDir(tmp_path / "cut").is_complete()
+    control_seconds = RunDir(tmp_path / "cut" / "control").read_metrics()[-1]["wall_time"]
     resumed = api.remove_ln(ln_run, tmp_path / "cut", resume=True, progress=False)
+    # the control arm trained in the first session only: its time is kept, not this session's
+    assert resumed["train_seconds"]["control"] == control_seconds > 0
     a, b = (load_tensors(tmp_path / name / "model.safetensors") for name in ("ref", "cut"))
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert resumed["rows"] == json.loads((tmp_path / "ref" / "ln_removal.json").read_text())["rows"]

@@ -11,6 +11,7 @@ import torch
 import tritlens.api as api
 from tritlens.run import RunDir, load_tensors
 from tritlens.train import trainer as trainer_mod
+from tritlens.train.memory import estimate_memory
 
 SMALL = ["task.p=23", "task.train_frac=0.5", "model.d_model=32", "model.d_head=8", "model.d_mlp=64",
          "train.eval_every=10", "train.checkpoint_every=20"]
@@ -96,3 +97,10 @@ def test_quick_preset_memorises_then_groks(tmp_path):
     memorised = next(m for m in run.metrics if m["train_acc"] >= 0.99)
     assert memorised["test_acc"] < 0.6, "expected memorisation well before generalisation"
     assert run.final["step"] >= memorised["step"] + 500
+
+
+def test_memory_estimate_counts_gradients_for_training_batches_only():
+    # evaluation (no gradients, between steps) needs each activation once; a training step twice
+    small = estimate_memory(api.make_config("add-d5", ["train.batch_size=256", "task.eval_size=4096"]))
+    large = estimate_memory(api.make_config("add-d5", ["train.batch_size=8192", "task.eval_size=4096"]))
+    assert small.activations > 0 and large.activations == 2 * small.activations

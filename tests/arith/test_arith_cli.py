@@ -38,6 +38,7 @@ def test_grade_writes_grade_json_and_refuses_to_overwrite(arith_run, capsys):
     assert main(["grade", str(arith_run), "--questions", "3000", "--seed", "4"]) == 0
     out = capsys.readouterr().out
     assert "3,000 uniform questions (seed 4)" in out and "nines" in out and "by complexity class" in out
+    assert f"{arith_run}: " in out and "[/]" not in out  # plain text: the console prints no markup
     grade = json.loads((arith_run / "grade.json").read_text())
     assert grade["questions"] == 3000 and grade["seed"] == 4
     assert sum(c["questions"] for c in grade["by_class"].values()) == 3000
@@ -55,6 +56,7 @@ def test_circuit_writes_circuit_json_and_checks_hypotheses(arith_run, capsys, tm
     assert main(["circuit", str(arith_run), "--per-class", "20"]) == 0
     out = capsys.readouterr().out
     assert "useful positions:" in out and "hypothesis:" in out and "clauses hold" in out
+    assert f"{arith_run}: " in out and "[/]" not in out
     found = json.loads((arith_run / "circuit.json").read_text())
     assert found["run"]["digits"] == 2 and found["hypothesis"]["total"] == 2 + 2 + 1
     assert main(["circuit", str(arith_run), "--print-hypothesis"]) == 0
@@ -62,7 +64,8 @@ def test_circuit_writes_circuit_json_and_checks_hypotheses(arith_run, capsys, tm
     clauses = tmp_path / "h.txt"
     clauses.write_text("some head\nno mlp and algo:*\n")
     assert main(["circuit", str(arith_run), "--check", "--hypothesis", str(clauses)]) == 0
-    assert "of 2 clauses hold" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "of 2 clauses hold" in out and "[/]" not in out
 
 
 @pytest.mark.parametrize(("argv", "match"), [

@@ -55,7 +55,7 @@ SETTINGS = {
     "batch size -5": ["train.batch_size=-5"],
     "stop at 0": ["train.stop_at_test_acc=0"],
     "stop at 1.5": ["train.stop_at_test_acc=1.5"],
-    "train_frac 1": ["task.train_frac=1"],
+    "train_frac above 1": ["task.train_frac=1.01"],
     "train_frac 0": ["task.train_frac=0"],
     "train_frac leaves no train set": ["task.train_frac=0.001"],
     "div needs a prime p": ["task.p=12", "task.op=div"],

@@ -105,3 +105,20 @@ def test_phases_of_runs_that_do_not_grok() -> None:
     curves["test_loss"] = [4.0 / (1 + i) for i in range(len(steps))]  # generalises with the training loss
     phases, note = detect_phases(steps, curves)
     assert phases == [] and "without memorising" in note and "step 850" in note
+
+
+def test_phase_signature_unknown_with_one_checkpoint() -> None:
+    """Only the final checkpoint: the timeline still places the phases, but the checkpoint curves (excluded
+    and restricted loss, weight norm) have one point, so circuit formation and clean-up are unknown, not
+    failed."""
+    steps = list(range(0, 1000, 50))
+    curves = _curves(len(steps))
+    logged = ("train_loss", "test_loss", "train_acc", "test_acc")
+    timeline = {"steps": steps, **{k: curves[k] for k in logged}}
+    last = {k: v[-1:] for k, v in curves.items()}
+    phases, note = detect_phases(steps[-1:], last, timeline)
+    assert [(ph["name"], ph["start"], ph["end"], ph["signature"]) for ph in phases] == [
+        ("memorisation", 0, 150, True), ("circuit formation", 150, 650, None), ("clean-up", 650, 850, None)]
+    assert "not as the paper describes" not in note
+    assert note.endswith("too few checkpoints to read the progress measures in circuit formation, clean-up "
+                         "(train with a smaller train.checkpoint_every)")

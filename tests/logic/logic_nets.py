@@ -53,3 +53,20 @@ def mlp_compare2() -> TernaryMLP:
     head = [[0, 0]] * 3 + [[0, 1], [-1, -1], [1, 0]]  # position 1: lt = h1, eq = 1 - h0 - h1, gt = h0
     m.head.set_integer(head, [0, 0, 0, 0, 1, 0])
     return m
+
+
+def count3(bug: bool = False) -> TernaryRNN:
+    """Hand-set RNN with a two-layer cell counting 1 tokens mod 3 (one-hot tokens x0, x1).
+
+    State (h1, h2) one-hot for counts 1 and 2, both 0 for count 0. First layer: u_a = [count 0 and x1],
+    u_b = [count 1 and x0], u_c = [count 1 and x1], u_d = [count 2 and x0]; second layer h1 = u_a or u_b,
+    h2 = u_c or u_d. ``bug`` drops u_d, so a 0 at count 2 resets the count: the shortest trace breaking
+    "a 0 leaves the count alone" is 1, 1, 0.
+    """
+    cfg = DiscreteRNNConfig(hidden=2, cell_hidden=4, encoding="onehot")
+    m = TernaryRNN(cfg, d_vocab=2, d_vocab_out=3, n_ctx=6)
+    m.cell_x.set_integer([[0, 1], [1, 0], [0, 1], [1, 0]], [-1, -2, -2, -2])
+    m.cell_h.set_integer([[-1, -1], [1, 0], [1, 0], [0, 1]])
+    m.cell_out.set_integer([[1, 1, 0, 0], [0, 0, 1, 0 if bug else 1]], [-1, -1])
+    m.readout.set_integer([[0, 0], [1, 0], [0, 1]], [0, 0, 0])
+    return m

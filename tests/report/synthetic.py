@@ -163,3 +163,36 @@ def make_circuit_outputs(seed: int = 0, layers: int = 2, heads: int = 4, n_ctx: 
     ln_removal = {"schema": 1, "source": "runs/x", "settings": {"steps": 200}, "rows": rows,
                   "loss_increase": 0.002, "events": events}
     return {"attribution": attribution, "patching": patching, "probes": probes, "ln_removal": ln_removal}
+
+
+def make_gate_layout(n_nodes: int = 24_000, n_modules: int = 40, seed: int = 0) -> dict[str, Any]:
+    """A layout in ``logic.layout.layout_graph``'s format: modules as Gaussian islands on a grid, about two
+    fan-in edges per gate, mostly inside its module (what a compiled circuit's layout looks like)."""
+    rng = np.random.default_rng(seed)
+    module = rng.integers(0, n_modules, n_nodes)
+    side = int(np.ceil(np.sqrt(n_modules)))
+    centre = np.stack([module % side, module // side], axis=1) * 100.0
+    xy = centre + rng.normal(0, 18, (n_nodes, 2))
+    xy = (xy - xy.min(0)) / (xy.max(0) - xy.min(0)).max() * 1000
+    role = np.where(rng.random(n_nodes) < 0.02, 0, 2)
+    order = np.argsort(module, kind="stable")
+    starts = np.searchsorted(module[order], np.arange(n_modules))
+    counts = np.bincount(module, minlength=n_modules)
+    edges = []
+    for v in range(n_nodes):
+        for _ in range(2):
+            m = module[v] if rng.random() < 0.9 else rng.integers(0, n_modules)
+            edges += [int(order[starts[m] + rng.integers(0, max(1, counts[m]))]), v]
+    return {"nodes": {"id": [f"n{v}" for v in range(n_nodes)], "x": np.round(xy[:, 0], 1).tolist(),
+                      "y": np.round(xy[:, 1], 1).tolist(), "module": module.tolist(), "role": role.tolist()},
+            "edges": edges, "roles": ["input", "latch", "and", "output", "const"], "modules": n_modules}
+
+
+def make_circuit(layout: dict[str, Any]) -> dict[str, Any]:
+    """Circuit-section data (``report.gates.circuit_data``'s format) around a layout."""
+    n = len(layout["nodes"]["id"])
+    stats = {"ands": n, "inputs": 16, "latches": 0, "outputs": 4, "depth": 40}
+    rows = [{"index": k, "module": 0, "ands": n // layout["modules"], "reads": 8, "exports": 3,
+             "drives": ["y0_b0"], "formula": ""} for k in range(layout["modules"])]
+    return {"compiled": stats, "structural": stats, "zero_frac": 0.5, "layout": layout, "note": "",
+            "modularity": 0.8, "cone_modules": 1, "communities": rows}

@@ -12,15 +12,16 @@ import json
 import os
 import re
 import struct
+import zlib
 from pathlib import Path
 
 import pytest
 
-from tritlens.report import build_report, write_pngs
-from tritlens.report.chromium import dump_dom, find_chromium
+from tritlens.report import build_report, gates, write_pngs
+from tritlens.report.chromium import dump_dom, find_chromium, run_chromium, screenshot
 from tritlens.report.screenshot import main as screenshot_main
 
-from .synthetic import make_circuit_outputs, make_comparison, make_input
+from .synthetic import make_circuit, make_circuit_outputs, make_comparison, make_gate_layout, make_input
 
 pytestmark = pytest.mark.skipif(find_chromium() is None and not os.environ.get("CI"),
                                 reason="no chromium installed (apt-get install chromium)")
@@ -241,3 +242,98 @@ def test_real_circuit_outputs_render(tmp_path):
     for key in ("attribution-ln", "attribution-free", "sensitivity-ln", "patching-ln", "patching-free",
                 "probes-ln", "probes-free", "ln-removal-free"):
         assert f"fig-{key}" in names, sorted(names)
+
+
+# Runs once the page has loaded, in real time (no virtual-time budget, so performance.now() advances):
+# redraws every gate view under changing zoom, counts painted pixels, hovers a node and zooms by wheel.
+GATE_PROBE = """<script>
+window.__tl = {errors: []};
+window.addEventListener("error", function (e) { __tl.errors.push("error: " + e.message); });
+window.addEventListener("load", function () {
+  var views = (window.tlGateViews || []).map(function (v) {
+    var out = {renderer: v.renderer, nodes: v.n, edges: v.m, first_ms: v.firstDrawMs,
+               moving_ms: v.benchmark(30, true), frame_ms: v.benchmark(10, false), painted: v.painted(),
+               pixels: v.canvas.width * v.canvas.height};
+    var i = 17, p = v.toScreen(v.data.nodes.x[i], v.data.nodes.y[i]), r = v.canvas.getBoundingClientRect();
+    v.canvas.dispatchEvent(new MouseEvent("mousemove", {clientX: r.left + p[0], clientY: r.top + p[1]}));
+    out.tip = v.tip.style.display === "block" ? v.tip.textContent : "";
+    var before = v.scale;
+    v.canvas.dispatchEvent(new WheelEvent("wheel", {deltaY: -300, clientX: r.left + 50, clientY: r.top + 50,
+                                                    cancelable: true}));
+    out.zoomed = v.scale / before;
+    return out;
+  });
+  var pre = document.createElement("pre");
+  pre.id = "tl-gate-probe";
+  pre.textContent = JSON.stringify({errors: __tl.errors, views: views});
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def _png_pixels(path: Path) -> tuple[int, int, list[bytes]]:
+    """Width, height and RGB(A) rows of an 8-bit non-interlaced PNG (what Chromium writes)."""
+    data = path.read_bytes()
+    pos, idat, header = 8, b"", None
+    while pos < len(data):
+        size, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        chunk = data[pos + 8 : pos + 8 + size]
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", chunk)
+        elif kind == b"IDAT":
+            idat += chunk
+        pos += 12 + size
+    width, height, depth, color, _, _, interlace = header
+    assert depth == 8 and color in (2, 6) and interlace == 0
+    bpp = 3 if color == 2 else 4
+    raw, stride, rows, prev = zlib.decompress(idat), width * bpp, [], bytearray(width * bpp)
+    for y in range(height):
+        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
+        for x in range(stride):
+            a = line[x - bpp] if x >= bpp else 0
+            b, c = prev[x], prev[x - bpp] if x >= bpp else 0
+            if kind == 1:
+                line[x] = (line[x] + a) & 255
+            elif kind == 2:
+                line[x] = (line[x] + b) & 255
+            elif kind == 3:
+                line[x] = (line[x] + (a + b) // 2) & 255
+            elif kind == 4:
+                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
+                line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        rows.append(bytes(line))
+        prev = line
+    return width, height, rows
+
+
+def test_gate_view_at_24k_nodes_is_responsive_and_draws(tmp_path):
+    layout = make_gate_layout(24_000, 40)
+    run = make_input("discrete", "discrete", seed=3)._replace(gates=make_circuit(layout))
+    page = build_report([run])
+    assert page.count("class='tl-gates'") == 1 and "<script src" not in page  # everything inline
+    path = tmp_path / "gates.html"
+    path.write_text(page.replace("<head>", "<head>" + GATE_PROBE, 1))
+    dom = run_chromium(["--window-size=1280,1600", "--dump-dom", path.resolve().as_uri()],
+                       purpose="gate view probe", timeout=240)
+    found = re.search(r'<pre id="tl-gate-probe">(.*?)</pre>', dom, re.S)
+    assert found, "the gate view probe never reported"
+    result = json.loads(html.unescape(found.group(1)))
+    assert result["errors"] == []
+    (view,) = result["views"]
+    assert (view["nodes"], view["renderer"]) == (24_000, "webgl") and view["edges"] == 48_000
+    # measured with a pixel read-back after every frame, so the software renderer has really drawn it
+    assert view["moving_ms"] < 250, f"a frame of 24,000 moving nodes takes {view['moving_ms']:.0f} ms"
+    assert view["frame_ms"] < 2000, f"a full redraw of 24,000 nodes takes {view['frame_ms']:.0f} ms"
+    assert view["painted"] > 0.05 * view["pixels"]  # nodes and edges cover the canvas
+    assert re.fullmatch(r"n\d+ · (and|input) · module \d+ \(\d+ gates\)", view["tip"]), view["tip"]
+    assert view["zoomed"] > 1.2
+    alone = tmp_path / "alone.html"  # the view by itself, so every coloured pixel is a gate or a wire
+    alone.write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'><style>{gates.GATE_CSS}</style>"
+                     f"</head><body style='margin:0'>{gates.gate_view_html('gates-alone', layout)}"
+                     f"{gates.script()}</body></html>")
+    shot = screenshot(alone, tmp_path / "gates.png", width=1000, height=600, budget_ms=3000)
+    _, _, rows = _png_pixels(shot)
+    bpp = len(rows[0]) // 1000
+    coloured = sum(1 for row in rows for k in range(0, len(row), 4 * bpp)
+                   if max(row[k : k + 3]) - min(row[k : k + 3]) > 60)
+    assert coloured > 0.05 * len(rows) * 250, f"the screenshot shows only {coloured} coloured samples"

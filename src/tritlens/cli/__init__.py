@@ -1,7 +1,7 @@
 """The ``tritlens`` command: parse, validate, call :mod:`tritlens.api`, print.
 
-Exit codes: 0 success, 1 a proof failed or timed out (``verify``), 2 bad input (one line on stderr,
-nothing written), 130 interrupted (the run can be resumed).
+Exit codes: 0 success, 1 a proof failed or timed out (``verify``, ``check``) or a trial failed
+(``sweep``), 2 bad input (one line on stderr, nothing written), 130 interrupted (the run can be resumed).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from tritlens.cli import analysis, arith, circuits, logic, train
+from tritlens.cli import analysis, arith, circuits, logic, props, sweep, train
 from tritlens.cli.common import EXIT_BAD_INPUT, Parser
 from tritlens.errors import TritlensError, one_line
 
@@ -21,7 +21,7 @@ EXIT_BROKEN_PIPE = 141  # what shells report for a process ended by SIGPIPE
 def build_parser() -> Parser:
     parser = Parser(prog="tritlens", description="Train, interpret, compile and prove small networks.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for group in (train, analysis, arith, circuits, logic):
+    for group in (train, analysis, arith, circuits, logic, props, sweep):
         group.add_commands(sub)
     return parser
 

@@ -23,7 +23,7 @@ def cmd_analyze(args: argparse.Namespace) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> None:
-    out = tl.report(args.runs, args.output, args.png, force=args.force)
+    out = tl.report(args.runs, args.output, args.png, force=args.force, sweep=args.sweep)
     print(f"wrote {out}" + (f" and figures in {args.png}" if args.png else ""))
 
 
@@ -42,5 +42,6 @@ def add_commands(sub: Any) -> None:
     p.add_argument("runs", nargs="+", metavar="RUN", help="run directories (several: compared side by side)")
     p.add_argument("-o", "--output", default="report.html", help="HTML file to write (default report.html)")
     p.add_argument("--png", metavar="DIR", help="also write every figure as a PNG into DIR")
+    p.add_argument("--sweep", metavar="FILE", help="add the table of a `tritlens sparsity-sweep -o FILE` run")
     p.add_argument("--force", action="store_true", help="replace existing output files")
     p.set_defaults(fn=cmd_report)

@@ -10,7 +10,7 @@ from typing import Any
 from rich.table import Table
 
 import tritlens.api as tl
-from tritlens.cli.common import int_in, set_threads
+from tritlens.cli.common import add_output_flags, int_in, set_threads
 from tritlens.cli.show import console
 from tritlens.errors import TritlensError
 from tritlens.interp.arith.grade import QUESTIONS_MAX
@@ -21,9 +21,9 @@ HYPOTHESIS_BYTES = 1 << 20
 
 def print_grade(grade: dict[str, Any], path: str, written: bool) -> None:
     con = console()
-    con.print(f"[bold]{path}[/]: {grade['run']['task']}")
+    con.print(f"{path}: {grade['run']['task']}")
     con.print(f"{grade['questions']:,} {grade['set']} questions (seed {grade['seed']}): "
-              f"{grade['failures']:,} failures, [bold]{grade['nines']} nines[/] ({grade['seconds']:.1f} s)")
+              f"{grade['failures']:,} failures, {grade['nines']} nines ({grade['seconds']:.1f} s)")
     for op, c in grade["by_op"].items():
         con.print(f"  {op}: {c['failures']:,} failures of {c['questions']:,} questions, {c['nines']} nines")
     table = Table(title="by complexity class")
@@ -55,7 +55,7 @@ def cmd_grade(args: argparse.Namespace) -> None:
 def print_circuit(found: dict[str, Any], path: str, written: bool) -> None:
     con = console()
     useful = [p["name"] for p in found["positions"] if p["useful"]]
-    con.print(f"[bold]{path}[/]: {found['run']['task']}; {found['questions']['count']} questions "
+    con.print(f"{path}: {found['run']['task']}; {found['questions']['count']} questions "
               f"({found['seconds']:.1f} s)")
     con.print(f"useful positions: {' '.join(useful)}")
     table = Table(title=f"{len(found['nodes'])} useful nodes")
@@ -78,10 +78,10 @@ def print_check(check: dict[str, Any] | None) -> None:
         con.print("no hypothesis for this task")
         return
     for clause in check["clauses"]:
-        mark = "[green]holds[/]" if clause["holds"] else "[red]fails[/]"
+        mark = "holds" if clause["holds"] else "fails"
         con.print(f"  {mark}  {clause['clause']}" + (f"  ({', '.join(clause['matches'][:4])})"
                                                       if clause.get("matches") else ""))
-    con.print(f"hypothesis: [bold]{check['score']}[/]; {check['with_purpose']} of {check['nodes']} useful "
+    con.print(f"hypothesis: {check['score']}; {check['with_purpose']} of {check['nodes']} useful "
               f"nodes ({check['purpose_share']:.0%}) have an assigned purpose")
 
 
@@ -117,10 +117,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--exhaustive", action="store_true", help="grade every question (small digit counts only)")
     p.add_argument("--enriched", action="store_true", help="draw questions like enriched training batches")
     p.add_argument("--seed", type=int_in(0, 2**63 - 1), default=0, help="question seed (default 0)")
-    p.add_argument("--force", action="store_true", help="replace an existing grade.json")
-    p.add_argument("--no-write", action="store_true", help="print only; write no grade.json")
-    p.add_argument("--json", action="store_true", help="print the grade as JSON")
-    p.add_argument("--threads", type=int_in(1, 1024), help="CPU threads for torch")
+    add_output_flags(p, "grade.json")
     p.add_argument("--device", choices=["cpu", "cuda"], help="where the model runs (default: cpu)")
     p.set_defaults(fn=cmd_grade)
 
@@ -134,8 +131,5 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--per-class", type=int_in(1, 10_000), default=100,
                    help="questions per complexity class in the ablation set (default 100)")
     p.add_argument("--seed", type=int_in(0, 2**63 - 1), default=0, help="question seed (default 0)")
-    p.add_argument("--force", action="store_true", help="replace an existing circuit.json")
-    p.add_argument("--no-write", action="store_true", help="print only; write no circuit.json")
-    p.add_argument("--json", action="store_true", help="print the circuit as JSON")
-    p.add_argument("--threads", type=int_in(1, 1024), help="CPU threads for torch")
+    add_output_flags(p, "circuit.json")
     p.set_defaults(fn=cmd_circuit)

@@ -58,3 +58,11 @@ def set_threads(threads: int | None) -> None:
     if threads < 1:
         raise ConfigError(f"--threads must be >= 1, got {threads}")
     torch.set_num_threads(threads)
+
+
+def add_output_flags(p: argparse.ArgumentParser, filename: str) -> None:
+    """``--force``, ``--no-write``, ``--json`` and ``--threads`` of a command that writes ``RUN/filename``."""
+    p.add_argument("--force", action="store_true", help=f"replace an existing {filename}")
+    p.add_argument("--no-write", action="store_true", help=f"print only; write no {filename}")
+    p.add_argument("--json", action="store_true", help=f"print the {filename.removesuffix('.json')} as JSON")
+    p.add_argument("--threads", type=int_in(1, 1024), help="CPU threads for torch")

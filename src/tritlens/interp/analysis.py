@@ -23,7 +23,7 @@ from tritlens.interp.fourier import FVE_CUTOFF
 from tritlens.interp.grid import CyclicView, check_grid_fits, cyclic_view, raw_tokens, train_mask
 from tritlens.interp.measures import final_measures
 from tritlens.interp.progress import progress_curves
-from tritlens.models import Model, trit_summary
+from tritlens.models import Model, is_discrete, trit_summary
 from tritlens.run import Output, Run, RunDir
 from tritlens.run.schema import clean, dumps
 
@@ -66,7 +66,8 @@ def _final(run: Run, grid: dict[str, float]) -> dict[str, Any]:
 def _run_info(run: Run, view: CyclicView) -> dict[str, Any]:
     quant = run.config.quant
     return {"path": str(run.path) if run.path is not None else "", "preset": run.config.preset,
-            "task": run.task.describe(), "p": view.p, "op": view.op, "precision": precision(quant),
+            "task": run.task.describe(), "p": view.p, "op": view.op,
+            "precision": "discrete" if is_discrete(run.model) else precision(quant),
             "quant": dict(vars(quant)), "group_order": view.n, "generator": view.generator,
             "n_layers": len(getattr(run.model, "blocks", [])),
             "pos_embed": getattr(run.model, "pos_embed", None) is not None,

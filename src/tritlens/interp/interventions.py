@@ -288,11 +288,9 @@ def attribution_patching(model: HookedModule, target: Tensor, source: Tensor, si
         if value.numel() != 1:
             raise TritlensError("attribution patching needs a metric that returns one number")
         grads = dict(zip(hooks, torch.autograd.grad(value.sum(), [probes[h] for h in hooks]), strict=True))
-    effects = []
-    for site in sites:
-        delta = (src[site.hook] - acts[site.hook]) * grads[site.hook]
-        effects.append(delta[site_index(site, delta.shape)].sum())  # the metric's mean is inside grad
-    return torch.stack(effects)
+    deltas = {h: (src[h] - acts[h]) * grads[h] for h in hooks}  # once per hook, not once per site
+    # the metric's mean is inside grad
+    return torch.stack([deltas[s.hook][site_index(s, deltas[s.hook].shape)].sum() for s in sites])
 
 
 # -- metrics --------------------------------------------------------------------------------------------

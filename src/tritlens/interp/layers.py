@@ -100,10 +100,15 @@ def layer_activations(model: nn.Module, view: CyclicView, layer: int) -> dict[st
             for name in names}
 
 
-def layer_measures(model: nn.Module, view: CyclicView, key_freqs: list[int]) -> list[dict[str, Any]]:
-    """The per-layer section of analysis.json (see the module docstring), one entry per block."""
+def layer_measures(model: nn.Module, view: CyclicView, key_freqs: list[int],
+                   weights: dict[str, Tensor]) -> list[dict[str, Any]]:
+    """The per-layer section of analysis.json (see the module docstring), one entry per block.
+
+    ``weights`` are the effective weights by parameter name (``blocks.L.attn.W_O`` is read from them, so
+    any model with TransformerLens names works, the discrete transformer's hard attention included).
+    """
     layers = []
-    for layer, block in enumerate(getattr(model, "blocks", [])):
+    for layer in range(len(getattr(model, "blocks", []))):
         acts = layer_activations(model, view, layer)
         post = acts.get("mlp.hook_post")
         mlp = None
@@ -114,7 +119,7 @@ def layer_measures(model: nn.Module, view: CyclicView, key_freqs: list[int]) -> 
             "resid_key_fve": key_share(acts["hook_resid_post"], key_freqs),
             "resid_freq_share": freq_share(acts["hook_resid_post"]).tolist(),
             "attn": {"key_fve": key_share(acts["hook_attn_out"], key_freqs),
-                     "heads": _heads(acts["attn.hook_z"], block.attn.weight("W_O"), key_freqs)},
+                     "heads": _heads(acts["attn.hook_z"], weights[f"blocks.{layer}.attn.W_O"], key_freqs)},
             "mlp": mlp,
         })
     return layers

@@ -131,7 +131,7 @@ def final_measures(model: nn.Module, view: CyclicView, train: Tensor) -> dict[st
         "logit_norms": l_norms,
         "logit_key_fve": lm["logit_key_fve"],
     }
-    layers = layer_measures(model, view, keys.freqs)
+    layers = layer_measures(model, view, keys.freqs, weights)
     last_mlp = layers[-1]["mlp"] if layers else None
     # the top-level neuron fields describe the last block's MLP (schema 1); "layers" has every block
     out.update({k: v for k, v in (last_mlp or neuron_measures(None)).items() if k != "key_fve"})

@@ -18,7 +18,8 @@ grokking phases; when test accuracy never reaches 99% the run has not grokked an
 the restricted loss fell over that span). ``phase_note`` says which case applies. Each phase carries the
 change of the curves the paper uses as evidence and ``signature``: whether they moved as the paper
 describes (train loss down and test loss up; excluded up and restricted down; weight norm and test
-loss down), read on the checkpoints nearest to its boundaries.
+loss down), read on the checkpoints nearest to its boundaries; ``None`` when a curve has the same
+recorded point at both ends (e.g. a run with only its final checkpoint), so its move cannot be read.
 """
 
 from __future__ import annotations
@@ -81,17 +82,19 @@ def _fmt(x: float | None) -> str:
     return "nan" if x is None or math.isnan(x) else f"{x:.3g}"
 
 
-def _at(series: dict[str, list[float]], name: str, step: int, side: str = "before") -> float | None:
-    """Value of a curve at the last recorded step <= ``step`` (``side="before"``) or the first one >= it
-    (``"after"``), falling back to the nearest end, so a phase's evidence brackets the phase."""
-    steps = series["steps"]
-    if name not in series or not steps:
-        return None
+def _index(steps: list[int], step: int, side: str = "before") -> int:
+    """Index of the last recorded step <= ``step`` (``side="before"``) or the first one >= it (``"after"``),
+    falling back to the nearest end, so a phase's evidence brackets the phase."""
     if side == "before":
-        i = max((k for k in range(len(steps)) if steps[k] <= step), default=0)
-    else:
-        i = min((k for k in range(len(steps)) if steps[k] >= step), default=len(steps) - 1)
-    return series[name][i]
+        return max((k for k in range(len(steps)) if steps[k] <= step), default=0)
+    return min((k for k in range(len(steps)) if steps[k] >= step), default=len(steps) - 1)
+
+
+def _at(series: dict[str, list[float]], name: str, step: int, side: str = "before") -> float | None:
+    """Value of a curve at ``_index(step, side)``; None when the curve was not recorded."""
+    if name not in series or not series["steps"]:
+        return None
+    return series[name][_index(series["steps"], step, side)]
 
 
 def metrics_timeline(metrics: list[dict[str, Any]]) -> dict[str, list[float]] | None:
@@ -116,14 +119,19 @@ class _Reader:
 
     def phase(self, name: str, i: int, j: int, *extra: str) -> dict[str, Any]:
         a, b = self.tl["steps"][i], self.tl["steps"][j]
-        moves = []
+        moves: list[bool | None] = []
         for curve, sign in SIGNATURES[name]:
-            before, after = _at(self.source(curve), curve, a), _at(self.source(curve), curve, b, "after")
-            moves.append(before is not None and after is not None and (after - before) * sign > 0)
+            src = self.source(curve)
+            before, after = _at(src, curve, a), _at(src, curve, b, "after")
+            if before is None or after is None or _index(src["steps"], a) == _index(src["steps"], b, "after"):
+                moves.append(None)  # one recorded point (or none) for the whole phase: the move is unknown
+            else:
+                moves.append((after - before) * sign > 0)
         names = [c for c, _ in SIGNATURES[name]] + [e for e in extra if e not in dict(SIGNATURES[name])]
         text = "; ".join(f"{e.replace('_', ' ')} {_fmt(_at(self.source(e), e, a))} -> "
                          f"{_fmt(_at(self.source(e), e, b, 'after'))}" for e in names)
-        return {"name": name, "start": a, "end": b, "evidence": text, "signature": all(moves)}
+        signature = False if False in moves else None if None in moves else True
+        return {"name": name, "start": a, "end": b, "evidence": text, "signature": signature}
 
 
 def detect_phases(steps: list[int], curves: dict[str, list[float]],
@@ -156,8 +164,12 @@ def detect_phases(steps: list[int], curves: dict[str, list[float]],
     if start > peak:
         phases.append(read.phase("circuit formation", peak, start, "test_loss"))
     phases.append(read.phase("clean-up", start, grok, "restricted_loss", "test_acc"))
-    odd = [ph["name"] for ph in phases if not ph["signature"]]
+    odd = [ph["name"] for ph in phases if ph["signature"] is False]
+    unread = [ph["name"] for ph in phases if ph["signature"] is None]
     note = f"grokked: test accuracy 99% at step {tl['steps'][grok]}"
     if odd:
         note += "; curves not as the paper describes in " + ", ".join(odd) + " (see evidence)"
+    if unread:
+        note += ("; too few checkpoints to read the progress measures in " + ", ".join(unread)
+                 + " (train with a smaller train.checkpoint_every)")
     return phases, note

@@ -242,6 +242,11 @@ def ternary_threshold(
     return threshold(g, lits, n_neg - int(bias), method)
 
 
+def one_hot(g: AIG, bits: Sequence[int], n_values: int) -> Bits:
+    """Decoder: literal k is true when the unsigned number ``bits`` equals k (k < n_values)."""
+    return [g.AND_all(b if (v >> i) & 1 else negate(b) for i, b in enumerate(bits)) for v in range(n_values)]
+
+
 def argmax(g: AIG, scores: Sequence[Sequence[int]]) -> Bits:
     """Index (binary, LSB first) of the largest unsigned score, ties going to the lowest index.
 

@@ -53,12 +53,19 @@ class PropertyResult:
     confirmed: bool | None = None  # the reference semantics see the violation on the circuit's answers
     model_confirmed: bool | None = None  # ... and on the model's answers, which equal the circuit's
     abc: str | None = None  # abc pdr verdict, when run
-    abc_length: int | None = None
+    abc_length: int | None = None  # pdr's trace length: at least ours (IC3 traces need not be shortest)
     abc_seconds: float | None = None
 
     @property
     def proved(self) -> bool:
         return self.status == PROVED
+
+    @property
+    def abc_agrees(self) -> bool | None:
+        """Same verdict from pdr (and a trace no shorter than our shortest one); None if pdr did not run."""
+        if self.abc is None:
+            return None
+        return self.abc == self.status and (self.trace is None or (self.abc_length or 0) >= len(self.trace))
 
     def summary(self) -> str:
         text = f"{self.status} by {self.method} in {self.seconds:.3f}s"

@@ -1,9 +1,10 @@
-"""Compile fully discrete networks (TernaryMLP, TernaryRNN) to And-Inverter Graphs.
+"""Compile fully discrete networks (TernaryMLP, TernaryRNN, DiscreteTransformer) to And-Inverter Graphs.
 
 Each threshold neuron becomes a cardinality circuit (``build.ternary_threshold``), each ternary
 score head an adder tree plus a constant offset (so all scores are non-negative and compare as
 unsigned numbers), and the argmax a comparator tournament with lowest-index tie-break. Anything
-that is not fully discrete is refused with the offending module named.
+that is not fully discrete is refused with the offending module named. The discrete transformer has
+its own compiler (``compile_transformer``: adder trees, comparator trees and multiplexers).
 """
 
 from __future__ import annotations
@@ -15,17 +16,47 @@ from torch import nn
 
 from tritlens.errors import TritlensError
 from tritlens.logic.aig import AIG, negate
-from tritlens.logic.build import add_const, argmax, popcount, ternary_threshold
+from tritlens.logic.build import add_const, argmax, one_hot, popcount, ternary_threshold
 from tritlens.logic.circuit import Circuit, bits_for
+from tritlens.logic.compile_transformer import compile_transformer
 from tritlens.models.discrete import TernaryMLP, TernaryRNN
 from tritlens.models.discrete_layers import IntLayer, TernaryLinear
+from tritlens.models.discrete_transformer import DiscreteTransformer
 from tritlens.models.protocol import is_discrete
 
+COMPILABLE = (TernaryMLP, TernaryRNN, DiscreteTransformer)
 _FLOAT_HINTS = (nn.Softmax, nn.LayerNorm, nn.Embedding, nn.Linear, nn.MultiheadAttention, nn.GELU, nn.ReLU)
+_TRANSFORMER_PARTS = (("embed", "embed", "float embedding W_E"),
+                      ("attn", "blocks.0.attn", "float attention weights"),
+                      ("mlp", "blocks.0.mlp", "float MLP weights"),
+                      ("unembed", "unembed", "float unembedding W_U"))
+
+
+def _transformer_offender(model: nn.Module) -> str | None:
+    """The first part of a (quantized) HookedTransformer that is not discrete, by its module name."""
+    quant = getattr(model, "quant", None)
+    if quant is None:
+        return None
+    for group, module, why in _TRANSFORMER_PARTS:
+        if getattr(quant, group, "none") == "none" and _has_module(model, module):
+            return f"module '{module}' ({why})"
+    for name, module in model.named_modules():
+        if type(module).__name__ == "Norm" and getattr(module, "kind", "none") != "none":
+            return f"module '{name}' ({module.kind} norm: float division)"
+    if getattr(quant, "binary_scale", False) and "binary" in {quant.attn, quant.mlp}:
+        return "module 'blocks.0.attn' (binary weights with a float scale)"
+    return "module 'blocks.0.attn' (softmax attention over float scores) and 'blocks.0.mlp' (ReLU units)"
+
+
+def _has_module(model: nn.Module, name: str) -> bool:
+    return name in dict(model.named_modules())
 
 
 def _offender(model: nn.Module) -> str:
     """Name the first sub-module that keeps the model from being fully discrete."""
+    found = _transformer_offender(model)
+    if found is not None:
+        return found
     for name, module in model.named_modules():
         if isinstance(module, TernaryLinear):
             continue
@@ -39,13 +70,13 @@ def _offender(model: nn.Module) -> str:
 
 def refuse_unless_discrete(model: object) -> None:
     """Raise TritlensError naming the offending layer unless ``model`` compiles to gates."""
-    if is_discrete(model) and isinstance(model, TernaryMLP | TernaryRNN):
+    if is_discrete(model) and isinstance(model, COMPILABLE):
         return
     if not isinstance(model, nn.Module):
         raise TritlensError(f"cannot compile {type(model).__name__}: not a torch module")
     raise TritlensError(
         f"cannot compile {type(model).__name__} to gates: {_offender(model)} is not fully discrete "
-        "(only TernaryMLP and TernaryRNN are)"
+        "(TernaryMLP, TernaryRNN and DiscreteTransformer are)"
     )
 
 
@@ -53,7 +84,7 @@ def encode_inputs(g: AIG, bits: Sequence[int], d_vocab: int, encoding: str) -> l
     """Model features of one token from its binary code: the bits, or a one-hot decoder."""
     if encoding == "binary":
         return list(bits)
-    return [g.AND_all(b if (v >> i) & 1 else negate(b) for i, b in enumerate(bits)) for v in range(d_vocab)]
+    return one_hot(g, bits, d_vocab)
 
 
 def threshold_layer(g: AIG, x: Sequence[int], layer: IntLayer, method: str) -> list[int]:
@@ -114,10 +145,12 @@ def compile_rnn(model: TernaryRNN, method: str = "auto") -> Circuit:
     g = AIG()
     bits = [g.add_input(f"x_b{k}") for k in range(bits_for(model.d_vocab))]
     x = encode_inputs(g, bits, model.d_vocab, model.cfg.encoding)
-    wx, wh, readout = model.integer_layers()
+    wx, wh, *second, readout = model.integer_layers()
     state = [g.add_latch(f"h{i}") for i in range(model.cfg.hidden)]
     cell = IntLayer(np.concatenate([wx.weight, wh.weight], axis=1), wx.bias, "threshold", "cell")
     new_state = threshold_layer(g, x + state, cell, method)
+    for layer in second:  # the cell's second threshold layer (cell_hidden > 0)
+        new_state = threshold_layer(g, new_state, layer, method)
     for latch, nxt in zip(state, new_state, strict=True):
         g.set_next(latch, nxt)
     for k, lit in enumerate(_answer_bits(g, new_state, readout, slice(None), method)):
@@ -136,4 +169,6 @@ def compile_model(model: nn.Module, positions: Sequence[int] | None = None, meth
     refuse_unless_discrete(model)
     if isinstance(model, TernaryRNN):
         return compile_rnn(model, method)
+    if isinstance(model, DiscreteTransformer):
+        return compile_transformer(model, positions)
     return compile_mlp(model, positions, method)

@@ -16,6 +16,9 @@ from tritlens.logic.aig import AIG, FALSE, TRUE, negate, transfer
 from tritlens.logic.build import add, compare, const_bits, ge_const, increment, mux_bits, trim
 from tritlens.logic.circuit import Circuit, bits_for
 from tritlens.logic.props import STATEFUL, Expr, PropertySet
+from tritlens.logic.specs import table_bits
+
+MAX_TABLE_BITS = 12  # '/' and '%' become lookup tables over at most this many bits
 
 
 @dataclass
@@ -66,6 +69,8 @@ class _Compiler:
             return Value([g.AND(a, b) if op == "and" else g.OR(a, b)], True)
         if op == "add":
             return Value(trim(add(g, self.value(e[1]).as_int(), self.value(e[2]).as_int())), False)
+        if op in ("div", "mod"):
+            return self.divide(self.value(e[1]).as_int(), e[2], op)
         if op == "cmp":
             lt, eq, gt = compare(g, self.value(e[2]).as_int(), self.value(e[3]).as_int())
             rel = {"==": eq, "!=": negate(eq), "<": lt, ">": gt, "<=": negate(gt), ">=": negate(lt)}
@@ -74,6 +79,16 @@ class _Compiler:
         if key not in self.memo:
             self.memo[key] = self.call(e[1], e[2:])
         return self.memo[key]
+
+    def divide(self, bits: list[int], k: int, op: str) -> Value:
+        """Quotient or remainder by the constant k, as a lookup table over the operand's bits."""
+        if len(bits) > MAX_TABLE_BITS:
+            raise TritlensError(f"'{'/' if op == 'div' else '%'} {k}' of a {len(bits)}-bit value is too wide "
+                                f"(at most {MAX_TABLE_BITS} bits)")
+        top = (1 << len(bits)) - 1
+        width = max(1, (top // k if op == "div" else min(top, k - 1)).bit_length())
+        fn = (lambda x: x // k) if op == "div" else (lambda x: x % k)
+        return Value(trim(table_bits(self.g, bits, fn, width)), False)
 
     def latches(self, width: int, init: int, name: str) -> list[int]:
         out = [self.g.add_latch(f"mon{self.n_latches}_{name}{i}", (init >> i) & 1) for i in range(width)]

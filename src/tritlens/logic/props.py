@@ -29,7 +29,8 @@ from tritlens.errors import TritlensError
 STATEFUL = ("prev", "ever", "count", "counter")
 FUNCTIONS = {"bit": (2, 2), "prev": (1, 2), "ever": (1, 1), "count": (2, 2), "counter": (3, 3)}
 COMPARE = ("==", "!=", "<=", ">=", "<", ">")
-_TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z_]\w*)|(->|==|!=|<=|>=|[<>+()\[\],=]))")
+_TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z_]\w*)|(->|==|!=|<=|>=|[<>+/%()\[\],=]))")
+MAX_DIVISOR = 1 << 16
 KEYWORDS = ("and", "or", "not", "true", "false", "let", "always")
 
 Expr = tuple
@@ -116,10 +117,22 @@ class _Parser:
         return left
 
     def sum(self) -> Expr:
-        e = self.atom()
+        e = self.term()
         while self.peek() == "+":
             self.take()
-            e = ("add", e, self.atom())
+            e = ("add", e, self.term())
+        return e
+
+    def term(self) -> Expr:
+        """``x / k`` and ``x % k`` (integer quotient and remainder) by a constant k >= 1."""
+        e = self.atom()
+        while self.peek() in ("/", "%"):
+            op = "div" if self.take() == "/" else "mod"
+            k = self.atom()
+            if k[0] != "int" or not 1 <= k[1] <= MAX_DIVISOR:
+                raise TritlensError(f"property line {self.line}: '/' and '%' need a number in "
+                                    f"1..{MAX_DIVISOR} on the right")
+            e = (op, e, k[1])
         return e
 
     def atom(self) -> Expr:
@@ -223,6 +236,9 @@ class _Trace:
             return a and b if op == "and" else a or b
         if op == "add":
             return int(self.value(e[1], ins, outs)) + int(self.value(e[2], ins, outs))
+        if op in ("div", "mod"):
+            x = int(self.value(e[1], ins, outs))
+            return x // e[2] if op == "div" else x % e[2]
         if op == "cmp":
             a, b = int(self.value(e[2], ins, outs)), int(self.value(e[3], ins, outs))
             return {"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[e[1]]

@@ -169,21 +169,27 @@ def prove_model(
     exhaustive_limit: int = EXHAUSTIVE_LIMIT,
     conflicts: int | None = None,
     seconds: float | None = None,
+    valid: tuple[int, ...] | None = None,
+    low: tuple[int, ...] | None = None,
 ) -> ProofResult:
-    """(a) circuit == model on every input (every input sequence, for a recurrent model)."""
+    """(a) circuit == model on every input (every input sequence, for a recurrent model).
+
+    ``valid`` / ``low`` narrow a combinational proof to position p reading ``low[p] .. low[p] +
+    valid[p] - 1`` (a care set, e.g. after don't-care simplification); default: every token.
+    """
     if circuit.recurrent:
         return prove_fsm(circuit, ModelMachine(model), seconds=seconds)
     start = time.perf_counter()
-    valid = (circuit.d_vocab,) * circuit.n_ctx
+    valid = valid or (circuit.d_vocab,) * circuit.n_ctx
     if math.prod(valid) <= exhaustive_limit:
-        ok, cex = exhaustive(circuit, lambda t: _model_answers(model, t, circuit.positions), valid)
+        ok, cex = exhaustive(circuit, lambda t: _model_answers(model, t, circuit.positions), valid, low)
         method = f"exhaustive simulation of {math.prod(valid)} inputs"
     else:
         from tritlens.logic.compile import compile_model
 
         other = "totalizer" if circuit.method != "totalizer" else "adder"
         second = compile_model(model, circuit.positions, method=other)
-        found, cex = _sat_compare(circuit, second.aig, valid, conflicts, seconds)
+        found, cex = _sat_compare(circuit, second.aig, valid, conflicts, seconds, low)
         ok = None if found is None else not found
         method = f"SAT miter against the {other} encoding (glucose4)"
         if ok is None and seconds is not None and time.perf_counter() - start >= seconds:

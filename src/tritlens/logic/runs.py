@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from tritlens.errors import TritlensError
+from tritlens.logic.aig import AIG
 from tritlens.logic.circuit import Circuit
 from tritlens.logic.compile import compile_model, refuse_unless_discrete
 from tritlens.logic.prove import ProofResult, prove_model, prove_spec
-from tritlens.logic.simplify import simplify
+from tritlens.logic.simplify import DEFAULT_PASSES, simplify
 from tritlens.logic.specs import Spec, make_spec
 from tritlens.logic.stats import circuit_stats, with_aig
 from tritlens.models import Model, is_discrete
@@ -20,6 +21,16 @@ from tritlens.run import Run
 
 ENCODINGS = ("auto", "adder", "totalizer")
 MAX_SPEC_DIGITS = 64
+LARGE_CIRCUIT = 50_000  # above this many ANDs only the fast pass runs (SAT sweeping would take minutes)
+FAST_PASSES = "rebuild"
+
+
+def simplify_circuit(aig: AIG, passes: str = DEFAULT_PASSES, abc: bool = False) -> AIG:
+    """``simplify(aig, passes)``; circuits above ``LARGE_CIRCUIT`` ANDs get only ``FAST_PASSES``
+    (structural hashing, constants, dead gates), which is seconds where the full passes take minutes."""
+    if len(aig.cone(aig.roots())) > LARGE_CIRCUIT:
+        passes = FAST_PASSES
+    return simplify(aig, passes, abc=abc)
 
 
 def require_discrete(run: Run) -> Run:
@@ -34,7 +45,7 @@ def compile_run(run: Run, encoding: str = "auto", simplified: bool = True, abc: 
         raise TritlensError(f"unknown encoding {encoding!r:.40}; choose one of {', '.join(ENCODINGS)}")
     require_discrete(run)
     circuit = compile_model(run.model, positions=run.task.answer_positions, method=encoding)
-    return with_aig(circuit, simplify(circuit.aig, abc=abc)) if simplified else circuit
+    return with_aig(circuit, simplify_circuit(circuit.aig, abc=abc)) if simplified else circuit
 
 
 def spec_for_run(run: Run, name: str, digits: int | None = None) -> Spec:
@@ -54,20 +65,38 @@ def spec_for_run(run: Run, name: str, digits: int | None = None) -> Spec:
         return make_spec("modadd", p=task.p, equals=task.name == "modular")
     if name == "add":
         return make_spec("add", digits or getattr(task, "digits", 4), base=getattr(task, "base", 2))
+    if name == "brackets":
+        _needs_task(task, "brackets", name)
+        return make_spec(name, digits or task.length, max_depth=task.max_depth)
+    if name == "count":
+        _needs_task(task, "count", name)
+        return make_spec(name, digits or task.length, k=task.k)
     if name == "parity":
         return make_spec("parity", digits or getattr(task, "bits", 8), prefix=getattr(task, "prefix", False))
     return make_spec(name, digits or getattr(task, "bits", None))
 
 
+def _needs_task(task: Any, kind: str, spec: str) -> None:
+    if getattr(task, "name", None) != kind:
+        raise TritlensError(f"--spec {spec} needs a run trained on the {kind} task; this run's task is "
+                            f"{getattr(task, 'name', '?')!r}")
+
+
 def verify_run(run: Run, circuit: Circuit, spec_name: str | None = None, digits: int | None = None,
-               seconds: float | None = None) -> list[tuple[str, ProofResult]]:
-    """Proofs of circuit == model and (with ``spec_name``) circuit == spec: ``[(claim, ProofResult)]``."""
+               seconds: float | None = None, domain: tuple[tuple[int, ...], tuple[int, ...]] | None = None
+               ) -> list[tuple[str, ProofResult]]:
+    """Proofs of circuit == model and (with ``spec_name``) circuit == spec: ``[(claim, ProofResult)]``.
+
+    ``domain`` = (valid, low) narrows circuit == model to the valid inputs (a care-simplified circuit).
+    """
     if seconds is not None and not 0 < seconds <= 86_400:
         raise TritlensError(f"--timeout must lie in (0, 86400] seconds, got {seconds}")
     spec = spec_for_run(run, spec_name, digits) if spec_name else None
     if spec is not None:
         spec.check_matches(circuit)  # bad width: exit 2 before any work
-    results = [("circuit == model", prove_model(circuit, run.model, seconds=seconds))]
+    valid, low = domain if domain is not None and not circuit.recurrent else (None, None)
+    claim = "circuit == model" + (" on valid inputs" if valid is not None else "")
+    results = [(claim, prove_model(circuit, run.model, seconds=seconds, valid=valid, low=low))]
     if spec is not None:
         results.append((f"circuit == spec {spec.name}", prove_spec(circuit, spec, model=run.model,
                                                                   seconds=seconds)))
@@ -79,7 +108,7 @@ def circuit_info(model: Model) -> dict[str, Any] | None:
     if not is_discrete(model):
         return None
     circuit = compile_model(model, positions=getattr(model, "answer_positions", None))
-    before, after = circuit_stats(circuit.aig), circuit_stats(simplify(circuit.aig))
+    before, after = circuit_stats(circuit.aig), circuit_stats(simplify_circuit(circuit.aig))
     return {"ands_compiled": before["ands"], "depth_compiled": before["depth"],
             "ands_simplified": after["ands"], "depth_simplified": after["depth"],
             "inputs": after["inputs"], "latches": after["latches"], "outputs": after["outputs"],

@@ -15,14 +15,22 @@ Example::
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from tritlens.logic import circuit_stats
+from tritlens.errors import TritlensError
+from tritlens.fields import SEED_MAX
 from tritlens.logic.communities import find_communities
 from tritlens.logic.compile import compile_model
-from tritlens.logic.simplify import STRUCTURAL_PASSES, simplify
+from tritlens.logic.runs import simplify_circuit
+from tritlens.logic.simplify import STRUCTURAL_PASSES
+from tritlens.logic.stats import circuit_stats
+from tritlens.presets import unknown_preset
+
+SWEEP_LIMIT = 64  # training runs in one sweep (values x seeds)
+SPARSITY_MAX = 1e6
 
 COLUMNS = (
     ("sparsity", "model.sparsity", "{}"),
@@ -44,7 +52,7 @@ def measure(model: Any, positions: Sequence[int] | None = None, passes: str = ST
     """Gates, depth, zero trits, cone modules and Leiden communities of one compiled model."""
     start = time.perf_counter()
     circuit = compile_model(model, positions=positions)
-    small = simplify(circuit.aig, passes)
+    small = simplify_circuit(circuit.aig, passes)
     stats = circuit_stats(small)
     part = find_communities(small)
     return {
@@ -80,6 +88,29 @@ def sparsity_sweep(
     return rows
 
 
+def check_sweep(preset: str, values: Sequence[float], seeds: Sequence[int],
+                presets: Mapping[str, Mapping[str, Any]]) -> None:
+    """Refuse a sweep that cannot run: an unknown or non-discrete preset, a bad value, too many runs."""
+    if preset not in presets:
+        raise TritlensError(unknown_preset(preset, presets))
+    arch = presets[preset].get("model", {}).get("arch", "transformer")
+    if not str(arch).startswith("discrete_"):
+        raise TritlensError(f"preset {preset!r} trains model.arch={arch}; a sparsity sweep needs a fully "
+                            "discrete one (discrete_mlp, discrete_rnn, discrete_transformer)")
+    if not values or not seeds:
+        raise TritlensError("a sparsity sweep needs at least one value and one seed")
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) \
+                or not 0 <= v <= SPARSITY_MAX:
+            raise TritlensError(f"sparsity values must lie in [0, {SPARSITY_MAX:g}], got {v!r:.30}")
+    for k in seeds:
+        if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= SEED_MAX:
+            raise TritlensError(f"seeds must be integers in [0, {SEED_MAX}], got {k!r:.30}")
+    if len(values) * len(seeds) > SWEEP_LIMIT:
+        raise TritlensError(f"{len(values)} values x {len(seeds)} seeds is {len(values) * len(seeds)} "
+                            f"training runs; at most {SWEEP_LIMIT}")
+
+
 def sweep_table(rows: list[dict]) -> str:
     """The rows as a Markdown table."""
     lines = ["| " + " | ".join(title for _, title, _ in COLUMNS) + " |"]
@@ -90,4 +121,4 @@ def sweep_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["measure", "sparsity_sweep", "sweep_table"]
+__all__ = ["SWEEP_LIMIT", "check_sweep", "measure", "sparsity_sweep", "sweep_table"]

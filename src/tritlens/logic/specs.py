@@ -19,7 +19,7 @@ from tritlens.logic.build import add, compare, const_bits, ge_const, mux_bits
 from tritlens.logic.circuit import Circuit, bits_for
 
 Builder = Callable[[AIG, list[list[int]]], list[list[int]]]
-SPEC_NAMES = ("add", "modadd", "parity", "compare")
+SPEC_NAMES = ("add", "modadd", "parity", "compare", "brackets", "count")
 
 
 @dataclass(frozen=True)
@@ -225,11 +225,74 @@ def parity_spec(bits: int = 8, prefix: bool = False) -> Spec:
     return Spec(f"parity(bits={bits})", 2, 2, bits, positions, (2,) * bits, ref, build, fsm)
 
 
-def make_spec(name: str, digits: int | None = None, **params: int) -> Spec:
-    """A spec by name: add (digits, base), modadd (p, equals), parity (bits, prefix), compare (bits).
+# -- specs given by a state machine: brackets, count ------------------------------------------------
 
-    ``digits`` is the CLI's ``--digits``: the number of digit pairs for add, the bit width otherwise.
+
+def fsm_spec(name: str, fsm: FsmSpec, n: int, states: list[Hashable]) -> Spec:
+    """A streaming spec of length ``n`` answered at every step, from its machine: the reference runs the
+    machine; the gate form unrolls it, one lookup table of (state code, token bits) per step."""
+    code = {s: k for k, s in enumerate(states)}
+    s_bits, o_bits = bits_for(len(states)), bits_for(fsm.d_vocab_out)
+
+    def ref(tokens: np.ndarray) -> np.ndarray:
+        out = np.zeros(tokens.shape, dtype=np.int64)
+        for r, row in enumerate(tokens.tolist()):
+            state = fsm.init
+            for t, tok in enumerate(row):
+                out[r, t], state = fsm.step(state, tok)
+        return out
+
+    def build(g: AIG, tokens: list[list[int]]) -> list[list[int]]:
+        state, outs = const_bits(code[fsm.init], s_bits), []
+        for bits in tokens:
+            def step(k: int, width: int = len(bits)) -> int:
+                tok, st = k & ((1 << width) - 1), k >> width
+                if tok >= fsm.d_vocab or st >= len(states):
+                    return 0
+                answer, nxt = fsm.step(states[st], tok)
+                return answer | (code[nxt] << o_bits)
+
+            res = table_bits(g, [*bits, *state], step, o_bits + s_bits)
+            outs.append(res[:o_bits])
+            state = res[o_bits:]
+        return outs
+
+    return Spec(name, fsm.d_vocab, fsm.d_vocab_out, n, tuple(range(n)), (fsm.d_vocab,) * n, ref, build, fsm)
+
+
+def brackets_spec(length: int = 10, max_depth: int = 3) -> Spec:
+    """Next-token validity of bracket sequences with depth at most ``max_depth`` (``BracketTask``)."""
+    def step(depth: Hashable, token: int) -> tuple[int, Hashable]:
+        d = int(depth)  # type: ignore[call-overload]
+        if d >= 0:
+            d = d + 1 if token == 0 else d - 1
+            d = -1 if d > max_depth else d
+        if d < 0:
+            return 3, -1
+        return (0 if d == 0 else 2 if d == max_depth else 1), d
+
+    fsm = FsmSpec(f"brackets{max_depth}", 2, 4, 0, step)
+    return fsm_spec(f"brackets(length={length}, max_depth={max_depth})", fsm, length,
+                    list(range(-1, max_depth + 1)))
+
+
+def count_spec(length: int = 12, k: int = 3) -> Spec:
+    """Number of 1 tokens so far mod ``k``, at every step (``CountTask``)."""
+    fsm = FsmSpec(f"count{k}", 2, k, 0, lambda c, tok: ((int(c) + tok) % k, (int(c) + tok) % k))
+    return fsm_spec(f"count(length={length}, k={k})", fsm, length, list(range(k)))
+
+
+def make_spec(name: str, digits: int | None = None, **params: int) -> Spec:
+    """A spec by name: add (digits, base), modadd (p, equals), parity (bits, prefix), compare (bits),
+    brackets (length, max_depth), count (length, k).
+
+    ``digits`` is the CLI's ``--digits``: the number of digit pairs for add, the sequence length for
+    brackets and count, the bit width otherwise.
     """
+    if name == "brackets":
+        return brackets_spec(digits or params.get("length", 10), params.get("max_depth", 3))
+    if name == "count":
+        return count_spec(digits or params.get("length", 12), params.get("k", 3))
     if name == "add":
         return add_spec(digits or 4, params.get("base", 2))
     if name == "modadd":

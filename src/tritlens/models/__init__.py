@@ -1,4 +1,4 @@
-"""Models: the hooked transformer and fully discrete MLPs and recurrent cells.
+"""Models: the hooked transformer, the discrete transformer, and fully discrete MLPs and recurrent cells.
 
 ``ARCHS`` maps ``model.arch`` to its settings dataclass and builder; every model satisfies the
 :class:`~tritlens.models.protocol.Model` protocol.
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tritlens.models.discrete import DiscreteMLPConfig, DiscreteRNNConfig, TernaryMLP, TernaryRNN
+from tritlens.models.discrete_transformer import DiscreteTransformer, DiscreteTransformerConfig
 from tritlens.models.hooks import ActivationCache, HookedModule, HookPoint
 from tritlens.models.protocol import DiscreteModel, Model, is_discrete, parameter_count, trit_summary
 from tritlens.models.transformer import HookedTransformer, QuantConfig, TransformerConfig
@@ -60,10 +61,12 @@ ARCHS: dict[str, Arch] = {
     "transformer": Arch(TransformerConfig, _transformer, False),
     "discrete_mlp": Arch(DiscreteMLPConfig, _discrete(TernaryMLP), True),
     "discrete_rnn": Arch(DiscreteRNNConfig, _discrete(TernaryRNN), True),
+    "discrete_transformer": Arch(DiscreteTransformerConfig, _discrete(DiscreteTransformer), True),
 }
 
 __all__ = [
     "ARCHS", "Arch", "Sizes", "ActivationCache", "HookPoint", "HookedModule", "HookedTransformer",
-    "QuantConfig", "TransformerConfig", "Model", "DiscreteModel", "is_discrete", "parameter_count",
+    "QuantConfig", "TransformerConfig", "DiscreteTransformer", "DiscreteTransformerConfig", "Model",
+    "DiscreteModel", "is_discrete", "parameter_count",
     "trit_summary",
 ]

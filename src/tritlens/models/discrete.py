@@ -47,6 +47,7 @@ class DiscreteRNNConfig:
     """Ternary RNN with binary state: state width, input encoding, readout and training knobs."""
 
     hidden: int = setting(8, lo=1, hi=1 << 12)
+    cell_hidden: int = setting(0, lo=0, hi=1 << 12)  # >0: a threshold layer inside the cell (any FSM fits)
     encoding: str = setting("onehot", choices=ENCODINGS)
     readout: str = setting("argmax", choices=READOUTS)  # argmax of ternary scores | bit (1 unit, 2 classes)
     surrogate: str = setting("sigmoid", choices=SURROGATES)
@@ -189,7 +190,13 @@ class TernaryMLP(_DiscreteBase):
 
 
 class TernaryRNN(_DiscreteBase):
-    """h_t = step(W_x x_t + W_h h_{t-1} + b), h_0 = 0, with a ternary readout of h_t at every step."""
+    """h_t = step(W_x x_t + W_h h_{t-1} + b), h_0 = 0, with a ternary readout of h_t at every step.
+
+    With ``cell_hidden > 0`` the cell has two threshold layers, u = step(W_x x_t + W_h h_{t-1} + b) and
+    h_t = step(W_u u + b_u): one layer of threshold units cannot compute every next-state function (a
+    multiplexer "x ? a : b" is not a threshold function), two can (ANDs, then ORs), so any finite state
+    machine fits in enough units.
+    """
 
     def __init__(
         self,
@@ -205,15 +212,20 @@ class TernaryRNN(_DiscreteBase):
             raise ConfigError(f"model.readout=bit needs 2 output classes, got {d_vocab_out}")
         self.cfg, self.d_vocab, self.d_vocab_out, self.n_ctx = cfg, d_vocab, d_vocab_out, n_ctx
         gen = _generator(cfg.seed, generator)
-        self.cell_x = TernaryLinear(encoded_width(d_vocab, cfg.encoding), cfg.hidden, gen)
-        self.cell_h = TernaryLinear(cfg.hidden, cfg.hidden, gen, bias=False)
+        first = cfg.cell_hidden or cfg.hidden
+        self.cell_x = TernaryLinear(encoded_width(d_vocab, cfg.encoding), first, gen)
+        self.cell_h = TernaryLinear(cfg.hidden, first, gen, bias=False)
+        self.cell_out = TernaryLinear(cfg.cell_hidden, cfg.hidden, gen) if cfg.cell_hidden else None
         n_out = 1 if cfg.readout == "bit" else d_vocab_out
         self.readout = TernaryLinear(cfg.hidden, n_out, gen)
-        self.ternary_layers = [self.cell_x, self.cell_h, self.readout]
+        self.ternary_layers = [self.cell_x, self.cell_h, *([self.cell_out] if self.cell_out else []),
+                               self.readout]
 
     def cell(self, x: Tensor, h: Tensor) -> Tensor:
-        z = self.cell_x(x) + self.cell_h(h)
-        return step(z, self.cfg.surrogate, self.cfg.temperature)
+        z = step(self.cell_x(x) + self.cell_h(h), self.cfg.surrogate, self.cfg.temperature)
+        if self.cell_out is None:
+            return z
+        return step(self.cell_out(z), self.cfg.surrogate, self.cfg.temperature)
 
     def scores(self, h: Tensor) -> Tensor:
         """Readout logits of a state; the bit readout becomes [0, z + 0.5] so argmax == [z >= 0]."""
@@ -240,9 +252,11 @@ class TernaryRNN(_DiscreteBase):
         return self.scores(h).argmax(dim=-1), h
 
     def integer_layers(self) -> list[IntLayer]:
-        """[input weights with the cell bias, recurrent weights, readout] as exact integers."""
+        """[input weights with the cell bias, recurrent weights, (the cell's second layer,) readout]."""
+        second = [self.cell_out.integer("threshold", "cell.out")] if self.cell_out is not None else []
         return [
             self.cell_x.integer("threshold", "cell.x"),
             self.cell_h.integer("threshold", "cell.h"),
+            *second,
             self.readout.integer("bit" if self.cfg.readout == "bit" else "scores", "readout"),
         ]

@@ -54,7 +54,7 @@ def step(z: Tensor, surrogate: str = "sigmoid", temperature: float = 1.0) -> Ten
         soft = torch.clamp(centred + 0.5, 0.0, 1.0)
     else:
         raise ConfigError(f"unknown surrogate {surrogate!r}; choose one of {', '.join(SURROGATES)}")
-    return soft + (hard - soft).detach()
+    return ste(soft, hard)  # forward exactly 0/1 (soft + (hard - soft) can miss by a rounding error)
 
 
 MAX_BIAS = 1 << 20  # with at most 2^16 inputs, every sum stays below 2^24: exact in float32
@@ -64,8 +64,9 @@ MAX_BIAS = 1 << 20  # with at most 2^16 inputs, every sum stays below 2^24: exac
 class IntLayer:
     """Exact integer form of a layer: ``weight`` [out, in] in {-1, 0, +1} and integer ``bias`` [out].
 
-    ``kind`` is ``"threshold"`` (outputs step(W x + b)), ``"scores"`` (integer scores for argmax) or
-    ``"bit"`` (one threshold readout bit).
+    ``kind`` is ``"threshold"`` (outputs step(W x + b)), ``"scores"`` (integer scores for argmax),
+    ``"bit"`` (one threshold readout bit) or ``"linear"`` (integer outputs W x + b that feed further
+    integer arithmetic, e.g. the discrete transformer's embeddings, queries, keys and values).
     """
 
     weight: np.ndarray

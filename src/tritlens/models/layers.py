@@ -57,6 +57,18 @@ def _bias(shape: tuple[int, ...], enabled: bool) -> nn.Parameter | None:
     return nn.Parameter(torch.zeros(shape)) if enabled else None
 
 
+def add_attention_biases_and_hooks(attn: nn.Module, n_heads: int, d_head: int, d_model: int,
+                                   biases: bool) -> None:
+    """An attention layer's biases (zeros, or None without biases) and hook points under TransformerLens's
+    names, shared by the float and the hard (discrete) attention."""
+    attn.b_Q = _bias((n_heads, d_head), biases)
+    attn.b_K = _bias((n_heads, d_head), biases)
+    attn.b_V = _bias((n_heads, d_head), biases)
+    attn.b_O = _bias((d_model,), biases)
+    for name in ("q", "k", "v", "attn_scores", "pattern", "z"):
+        setattr(attn, f"hook_{name}", HookPoint())
+
+
 class Embed(QuantizedModule):
     WEIGHT_NAMES = ("W_E",)
 
@@ -121,12 +133,7 @@ class Attention(QuantizedModule):
         self.W_K = nn.Parameter(torch.empty(n_heads, d_model, d_head))
         self.W_V = nn.Parameter(torch.empty(n_heads, d_model, d_head))
         self.W_O = nn.Parameter(torch.empty(n_heads, d_head, d_model))
-        self.b_Q = _bias((n_heads, d_head), biases)
-        self.b_K = _bias((n_heads, d_head), biases)
-        self.b_V = _bias((n_heads, d_head), biases)
-        self.b_O = _bias((d_model,), biases)
-        for name in ("q", "k", "v", "attn_scores", "pattern", "z"):
-            setattr(self, f"hook_{name}", HookPoint())
+        add_attention_biases_and_hooks(self, n_heads, d_head, d_model, biases)
 
     def project(self, x: Tensor, which: str) -> Tensor:
         """Queries, keys or values [..., n_heads, d_head] of residual vectors x [..., d_model]."""

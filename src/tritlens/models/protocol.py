@@ -43,7 +43,9 @@ class DiscreteModel(Model, Protocol):
     answer_positions: tuple[int, ...] | None
 
     def integer_layers(self) -> list[IntLayer]:
-        """The exact integer layers the compiler turns into gates."""
+        """The exact integer layers the compiler turns into gates (for the discrete transformer, every
+        matrix as a ``linear``/``threshold``/``scores`` layer; its compiler reads the same numbers in
+        TransformerLens shapes from ``integer_weights()``)."""
         ...
 
 

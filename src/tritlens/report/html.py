@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from tritlens import __version__
+from tritlens.report import gates
 from tritlens.report import inputs as ri
 from tritlens.report.inputs import ReportInput
 from tritlens.report.sections import Section, report_sections
@@ -52,24 +53,30 @@ def script_safe(text: str) -> str:
 
 
 def build_report(inputs: Sequence[ReportInput], comparison: dict[str, Any] | None = None, *,
-                 title: str = "tritlens report") -> str:
-    """The whole report as one HTML string (deterministic for the same inputs)."""
+                 title: str = "tritlens report", sweep: dict[str, Any] | None = None,
+                 extra: Sequence[Section] = ()) -> str:
+    """The whole report as one HTML string (deterministic for the same inputs); ``extra`` sections (a
+    sweep's) come first, ``sweep`` (a sparsity-sweep file's data) adds its table at the end."""
     runs = ri.with_unique_names(inputs)
-    sections = report_sections(runs)
+    sections = [*extra, *report_sections(runs)]
+    circuits = _circuits(runs)
+    views = any(r.gates and r.gates.get("layout") is not None for r in runs)
     body = [
         f"<header><h1>{_e(title)}</h1><p class='sub'>{len(runs)} run{'s' if len(runs) != 1 else ''} · "
         f"tritlens {_e(__version__)} · plotly {_e(plotly.__version__)} (inline, works offline)</p></header>",
         _runs_table(runs),
         _comparison(comparison) if comparison else "",
-        _nav(sections),
+        _nav(sections, bool(circuits), sweep is not None),
         *(_section(sec) for sec in sections),
+        circuits,
+        gates.sweep_section(sweep) if sweep is not None else "",
     ]
     return "\n".join([
         "<!DOCTYPE html>",
         "<html lang='en'><head><meta charset='utf-8'>",
         "<meta name='viewport' content='width=device-width, initial-scale=1'>",
         f"<title>{_e(title)}</title>",
-        f"<style>{CSS}</style>",
+        f"<style>{CSS}{gates.GATE_CSS if views else ''}</style>",
         f"<script>{get_plotlyjs()}</script>",
         "</head><body><main>",
         *body,
@@ -77,6 +84,7 @@ def build_report(inputs: Sequence[ReportInput], comparison: dict[str, Any] | Non
         f"<script type='application/json' id='tl-template'>{script_safe(template_json())}</script>",
         f"<script type='application/json' id='tl-config'>{script_safe(json.dumps(PLOT_CONFIG))}</script>",
         f"<script>{PLOT_SCRIPT}</script>",
+        gates.script() if views else "",
         "</body></html>\n",
     ])
 
@@ -194,14 +202,38 @@ def _table(head: Sequence[str], rows: Sequence[str]) -> str:
             f"<tbody>{''.join(rows)}</tbody></table></div>")
 
 
-def _nav(sections: Sequence[Section]) -> str:
+def _nav(sections: Sequence[Section], circuits: bool = False, sweep: bool = False) -> str:
     links = [f"<a href='#{_e(s.key)}'>{_e(s.title)}</a>" for s in sections]
+    links += ["<a href='#circuits'>Circuits</a>"] if circuits else []
+    links += ["<a href='#sparsity-sweep'>Sparsity sweep</a>"] if sweep else []
     return "<nav>" + " ".join(links) + "</nav>"
+
+
+def _circuits(runs: Sequence[ReportInput]) -> str:
+    """The circuit section of the fully discrete runs ('' when there are none)."""
+    parts = []
+    for k, run in enumerate(runs):
+        data = run.gates
+        if not data:
+            continue
+        if "compiled" not in data:
+            parts.append(f"<h3>{_e(run.name)}</h3><p class='note'>{_e(data.get('note', ''))}</p>")
+            continue
+        parts.append(gates.circuit_section(run.name, data, f"{k}"))
+    if not parts:
+        return ""
+    caption = ("Fully discrete runs compiled to And-Inverter Graphs. The view shows the network's own gate "
+               "graph (structural simplification only), placed by a force-directed layout and coloured by "
+               "Leiden community; edges inside a community take its colour.")
+    body = "".join(parts)
+    return f"<section id='circuits'><h2>Circuits</h2><p class='caption'>{caption}</p>{body}</section>"
 
 
 def _section(sec: Section) -> str:
     parts = [f"<section id='{_e(sec.key)}'><h2>{_e(sec.title)}</h2><p class='caption'>{_e(sec.caption)}</p>"]
     parts += [f"<p class='note'>{_e(note)}</p>" for note in sec.notes]
+    parts += [_table(head, ["<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in rows])
+              for head, rows in sec.tables]
     for spec in sec.figures:
         div_id = f"fig-{spec.slug}"
         height = spec.figure.layout.height or 400

@@ -19,13 +19,14 @@ PHASE_ORDER = ("memorisation", "circuit formation", "clean-up")
 class ReportInput(NamedTuple):
     """One run in a report: a display name, its analysis dict, metrics rows and figure arrays, and the
     circuit analyses' files it has (``grade``, ``circuit``,
-    ``attribution``, ``patching``, ``probes``, ``ln_removal``)."""
+    ``attribution``, ``patching``, ``probes``, ``ln_removal``) and, for a fully discrete run, its gates."""
 
     name: str
     analysis: dict[str, Any]
     metrics: list[dict[str, Any]]
     figure_data: dict[str, Any]
     outputs: dict[str, Any] = {}  # noqa: RUF012 (never mutated)
+    gates: dict[str, Any] | None = None  # a fully discrete run's circuit (``report.gates.circuit_data``)
 
 
 def section(inp: ReportInput, key: str) -> dict[str, Any]:

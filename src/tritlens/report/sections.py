@@ -29,6 +29,7 @@ class Section:
     caption: str
     figures: list[FigureSpec] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    tables: list[tuple[list[str], list[list[str]]]] = field(default_factory=list)  # (header, rows) as text
 
 
 def _slug(text: str) -> str:
@@ -122,11 +123,10 @@ def report_sections(runs: Sequence[ReportInput]) -> list[Section]:
                "Norm of each frequency of the output logits over all inputs; the key frequencies dominate "
                "when the network uses the Fourier multiplication algorithm.",
                figures.logit_fourier_norms, runs, "no logit Fourier norms", fourier_only=True),
-        *circuit_sections(runs),
     ]
     if not modular:
         sections = sections[:1]
-    return [*sections, *arith_sections(runs)]
+    return [*sections, *arith_sections(runs), *circuit_sections(runs)]
 
 
 def arith_sections(runs: Sequence[ReportInput]) -> list[Section]:

@@ -50,6 +50,7 @@ td.num {{ text-align: right; font-variant-numeric: tabular-nums; white-space: no
 .tag {{ display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; background: #eef0f3; }}
 .tag-full {{ background: #e3edf9; }} .tag-binary {{ background: #fde8e3; }}
 .tag-ternary {{ background: #e5f5e7; }} .tag-mixed {{ background: #f3e8fb; }}
+.tag-discrete {{ background: #fff1c9; }}
 .tl-plot {{ width: 100%; margin: 4px 0 10px; }}
 section {{ scroll-margin-top: 64px; }}  /* anchors land below the sticky nav */
 footer {{ color: var(--muted); font-size: 12px; margin-top: 40px; }}

@@ -155,6 +155,7 @@ LN_REMOVAL = {  # RUN/ln_removal.json, written by remove-ln (settings first, the
                                             "properties": {"model": {"type": "string"}, **_SCORES}}},
         "loss_increase": NUMBER, "acc_change": NUMBER, "fold_max_error": NUMBER, "seconds": NUMBER,
         "scales": {"type": "object", "additionalProperties": NUMBER},
+        "train_seconds": {"type": "object", "additionalProperties": NUMBER},
     },
 }
 
@@ -208,6 +209,49 @@ PROBE = {  # one probe grid (layer x position) of RUN/probes.json
 }
 PROBES = {"type": "object", "required": ["schema", "probes"],
           "properties": {"schema": {"const": 1}, "probes": {"type": "object", "additionalProperties": PROBE}}}
+
+_SETTINGS = {"type": "object"}  # swept key -> value (numbers, strings, booleans, lists)
+_SEED = {"type": ["integer", "null"]}
+_OUTCOME = {"type": "object", "required": ["name", "status", "error", "seconds"],
+            "properties": {"name": {"type": "string"}, "error": TEXT, "seconds": NUMBER,
+                           "status": {"enum": ["complete", "failed", "interrupted", "pending"]}}}
+SWEEP_MANIFEST = {  # SWEEP/sweep.json: the spec, its trials, and what the engine saw of each
+    "type": "object",
+    "required": ["schema", "spec", "swept", "trials", "results"],
+    "properties": {
+        "schema": {"const": 1}, "spec": {"type": "object"}, "swept": TEXTS,
+        "trials": {"type": "array", "items": {
+            "type": "object", "required": ["name", "group", "preset", "settings", "seed"],
+            "properties": {"name": {"type": "string"}, "group": {"type": "string"},
+                           "preset": {"type": "string"}, "settings": _SETTINGS, "seed": _SEED}}},
+        "results": {"type": "object", "additionalProperties": _OUTCOME},
+        "engine": {"type": "object"},
+    },
+}
+SWEEP_SUMMARY = {  # SWEEP/summary.json
+    "type": "object",
+    "required": ["schema", "path", "swept", "counts", "trials", "settings"],
+    "properties": {
+        "schema": {"const": 1}, "path": {"type": "string"}, "name": {"type": "string"}, "swept": TEXTS,
+        "counts": {"type": "object", "additionalProperties": INT},
+        "trials": {"type": "array", "items": {
+            "type": "object", "required": ["name", "group", "status", "steps_to_99"],
+            "properties": {"name": {"type": "string"}, "group": {"type": "string"},
+                           "preset": {"type": "string"}, "settings": _SETTINGS, "seed": _SEED,
+                           "status": _OUTCOME["properties"]["status"],
+                           "error": TEXT, "steps": {"type": ["integer", "null"]},
+                           "steps_to_99": {"type": ["integer", "null"]},
+                           **{k: NUMBER for k in ("train_loss", "train_acc", "test_loss", "test_acc",
+                                                  "wall_time", "trit_zero_frac")},
+                           "key_frequencies": {"oneOf": [{"type": "null"}, INTS]}}}},
+        "settings": {"type": "array", "items": {
+            "type": "object", "required": ["group", "trials", "steps_to_99", "jaccard"],
+            "properties": {"group": {"type": "string"}, "trials": TEXTS, "complete": INT,
+                           "steps_to_99": {"type": "array", "items": {"type": ["integer", "null"]}},
+                           "mean_steps_to_99": NUMBER, "analysed": INT, "jaccard": NUMBER,
+                           "common_frequencies": {"oneOf": [{"type": "null"}, INTS]}}}},
+    },
+}
 
 FAILURE = {"type": "object", "required": ["reason"],
            "properties": {"reason": {"type": "string"}, "step": {"type": ["integer", "null"]}}}

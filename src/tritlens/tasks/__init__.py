@@ -17,6 +17,7 @@ from tritlens.tasks.bits import (
     SerialAddTask,
 )
 from tritlens.tasks.modular import ModularConfig, ModularTask
+from tritlens.tasks.sequences import BracketConfig, BracketTask, CountConfig, CountTask
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ TASKS: dict[str, TaskKind] = {
     "sub": TaskKind(SubConfig, ArithTask),
     "mixed": TaskKind(MixedConfig, ArithTask),
     "mul": TaskKind(MulConfig, ArithTask),
+    "brackets": TaskKind(BracketConfig, BracketTask),
+    "count": TaskKind(CountConfig, CountTask),
 }
 
 __all__ = ["TASKS", "TaskKind", "Feature", "Split", "Task", "TaskShape", "ModularTask", "ModularConfig",

@@ -41,9 +41,13 @@ class Split:
 
 
 def train_size(train_frac: float, n_examples: int) -> int:
-    """How many of ``n_examples`` go to training; a fraction that leaves either side empty is refused
-    (tasks call this when they are built, so the check comes before any run directory exists)."""
-    n_train = math.floor(train_frac * n_examples)  # floor, as TransformerLens's grokking demo
+    """How many of ``n_examples`` go to training: floor(train_frac * n), as TransformerLens's grokking demo.
+    ``train_frac=1`` trains (and tests) on every example, as models proved on all inputs do; a fraction
+    that leaves no training example is refused (tasks call this when they are built, before any run
+    directory exists)."""
+    if train_frac == 1.0:
+        return n_examples
+    n_train = math.floor(train_frac * n_examples)
     if not 0 < n_train < n_examples:
         raise ConfigError(f"task.train_frac={train_frac:g} leaves an empty train or test set "
                           f"({n_examples} examples)")

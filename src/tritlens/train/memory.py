@@ -74,9 +74,12 @@ def estimate_memory(cfg: RunConfig) -> MemoryEstimate:
     n_bytes = sum(t.numel() * t.element_size() for t in [*model.parameters(), *model.buffers()])
     batch = cfg.train.batch_size
     train_rows = shape.n_examples if batch is None else min(batch, shape.n_examples)
-    rows = max(train_rows, min(shape.n_examples, 16_384))  # evaluation runs in chunks of 16k
+    eval_rows = min(shape.n_examples, 16_384)  # evaluation runs in chunks of 16k
     per_example = _activation_bytes(model, shape)
-    return MemoryEstimate(OPTIMIZER_COPIES * n_bytes, shape.data_bytes(), 2 * rows * per_example)
+    # a training step keeps every activation and its gradient; evaluation runs without gradients
+    # (nothing kept for a backward pass), between steps: the two peaks do not add up
+    activations = max(2 * train_rows * per_example, eval_rows * per_example)
+    return MemoryEstimate(OPTIMIZER_COPIES * n_bytes, shape.data_bytes(), activations)
 
 
 def available_bytes(device: torch.device) -> int:

@@ -108,7 +108,8 @@ def finetune_config(source: RunConfig, s: RemovalConfig) -> RunConfig:
     train = dataclasses.replace(
         source.train, steps=s.steps, lr=s.lr, warmup_steps=s.warmup_steps, weight_decay=s.weight_decay,
         grad_clip=s.grad_clip, batch_size=source.train.batch_size if s.batch_size is None else s.batch_size,
-        seed=s.seed, eval_every=s.eval_every, checkpoint_every=s.checkpoint_every, stop_at_test_acc=None)
+        seed=s.seed, eval_every=s.eval_every, checkpoint_every=s.checkpoint_every, stop_at_test_acc=None,
+        schedule="constant", warmup_start=0.0, aux_target=None)
     return dataclasses.replace(source, train=train)
 
 
@@ -180,6 +181,13 @@ def _arm(cfg: RunConfig, rd: RunDir, task: Task, model: Any, progress: bool, ext
     trainer = Trainer(cfg, rd, progress, task, model=model, extensions=extensions)
     trainer.restore()  # from the arm's last checkpoint, if it has one
     trainer.fit()
+
+
+def _train_seconds(rd: RemovalDir) -> dict[str, float]:
+    """Each arm's training wall time over all its sessions (the trainer's wall clock survives
+    resumes), unlike ``seconds``, which is this session's alone."""
+    return {name: float(arm.read_metrics()[-1]["wall_time"])
+            for name, arm in (("control", rd.control), ("removal", rd.removal))}
 
 
 def _scores(model: Any, task: Task) -> dict[str, float]:
@@ -260,7 +268,7 @@ def _run(src: Run, base: HookedTransformer, rd: RemovalDir, cfg: RunConfig, s: R
         "rows": rows, "loss_increase": rows[2]["test_loss"] - rows[1]["test_loss"],
         "acc_change": rows[2]["test_acc"] - rows[1]["test_acc"], "fold_max_error": fold_error,
         "scales": {name: float(n.scale) for name, n in wrapped.norms.items()},
-        "seconds": round(time.perf_counter() - t0, 3)})
+        "seconds": round(time.perf_counter() - t0, 3), "train_seconds": _train_seconds(rd)})
     out_cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, norm="none", norm_where="all"),
                                   preset=f"{src.config.preset or 'run'}+remove-ln")
     rd.write_config(out_cfg)

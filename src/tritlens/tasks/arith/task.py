@@ -24,8 +24,9 @@ from tritlens.errors import ConfigError
 from tritlens.fields import check_fields, seed, setting
 from tritlens.tasks.arith.digits import CLASS_NAMES, answer
 from tritlens.tasks.arith.digits import classes as question_classes
+from tritlens.tasks.arith.features import arith_features
 from tritlens.tasks.arith.layout import D_VOCAB, MINUS, OP_TOKEN, PLUS, TIMES, Layout, int_digits
-from tritlens.tasks.base import Split, Task, TaskShape
+from tritlens.tasks.base import Feature, Split, Task, TaskShape
 
 DIGITS_MAX = 30  # operand digits; sequences are 3n + 4 tokens (4n + 3 for multiplication)
 EXHAUSTIVE_MAX = 2_000_000  # questions an exhaustive enumeration may hold
@@ -131,6 +132,19 @@ class ArithTask(Task):
         a = int_digits([x for x, _ in pairs], self.digits)
         b = int_digits([y for _, y in pairs], self.digits)
         return self.questions(a, b, op)
+
+    def features(self, data: Split) -> dict[str, Feature]:
+        """Operand digits, carries / borrows, running sums (``tasks/arith/features.py``), and ``answer``."""
+        return {**arith_features(self.layout, self.op, data.tokens), **super().features(data)}
+
+    def relabel(self, tokens: torch.Tensor) -> Split:
+        """The questions of ``tokens`` (operands and operator read back) with their answers recomputed."""
+        if tokens.dim() != 2 or tokens.shape[1] != self.n_ctx:
+            raise ConfigError(f"arithmetic inputs are [N, {self.n_ctx}] token rows, got {list(tokens.shape)}")
+        a, b, ops = self.layout.operands(tokens)
+        if (a < 0).any() or (a > 9).any() or (b < 0).any() or (b > 9).any():
+            raise ConfigError("changed inputs must keep digits 0-9 at the operand positions")
+        return self.questions(a.copy(), b.copy(), ops.copy())
 
     def classes(self, tokens: object) -> np.ndarray:
         """Complexity class index (``CLASS_NAMES``) of every question in ``tokens``."""

@@ -1,0 +1,37 @@
+"""Fully discrete transformers (ternary everywhere, hard attention, threshold MLP): docs/logic.md."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_TRAIN = {"lr": 5e-4, "weight_decay": 0.0, "betas": [0.9, 0.98], "batch_size": None, "seed": 0,
+          "eval_every": 20, "checkpoint_every": 500, "stop_at_test_acc": 1.0}
+_MODEL = {"arch": "discrete_transformer", "n_layers": 1, "n_heads": 2, "d_model": 64, "d_head": 8,
+          "d_mlp": 256, "tie_break": "first", "temperature": 8.0, "attn_temperature": 4.0,
+          "logit_scale": 0.1, "sparsity": 0.0, "seed": 0}
+
+
+def _modadd(p: int, d_mlp: int, steps: int) -> dict[str, Any]:
+    return {
+        "about": f"discrete transformer (ternary W_E, W_pos, attention, MLP and W_U; hard attention; {d_mlp} "
+                 f"threshold units) learns (a+b) mod {p} from tokens (a, b, '=') on all {p * p} pairs; "
+                 f"`tritlens verify --spec modadd` proves it",
+        "task": {"name": "modular", "p": p, "op": "add", "train_frac": 1.0, "data_seed": 0},
+        "model": {**_MODEL, "d_mlp": d_mlp},
+        "train": {**_TRAIN, "steps": steps},
+    }
+
+
+TRANSFORMER: dict[str, dict[str, Any]] = {
+    "discrete-transformer-p11": _modadd(11, 256, 20_000),
+    "discrete-transformer-p17": _modadd(17, 384, 40_000),
+    "discrete-transformer-p31": _modadd(31, 512, 80_000),
+    "discrete-transformer-add": {
+        "about": "discrete transformer learns 6-digit binary addition (digit pairs in, sum digits out, least "
+                 "significant first, causal hard attention, last-wins ties) on all 4,096 pairs; "
+                 "`tritlens verify --spec add` proves it",
+        "task": {"name": "serial_add", "digits": 6, "base": 2, "train_frac": 1.0, "data_seed": 0},
+        "model": {**_MODEL, "d_model": 32, "d_mlp": 64, "tie_break": "last"},
+        "train": {**_TRAIN, "steps": 20_000},
+    },
+}
