@@ -129,8 +129,8 @@ class RunConfig:
                 continue
             fields = _fields(self._section_type(section, data))
             if name not in fields:
-                raise ConfigError(f"--set {item!r}: unknown key {key!r}; known: "
-                                  f"{', '.join(f'{section}.{f}' for f in fields)}")
+                raise ConfigError(f"--set {item!r}: unknown key {key!r}; known {section} keys: "
+                                  f"{', '.join(fields)}")
             data[section][name] = parse_value(raw.strip(), fields[name], key.strip())
         return RunConfig.from_dict(data)
 
@@ -156,8 +156,8 @@ def _section(cls: type, values: dict[str, Any], section: str) -> Any:
     fields = _fields(cls)
     unknown = set(values) - set(fields)
     if unknown:
-        raise ConfigError(f"unknown key {section}.{sorted(unknown)[0]}; known: "
-                          f"{', '.join(f'{section}.{f}' for f in fields)}")
+        raise ConfigError(f"unknown key {section}.{sorted(unknown)[0]}; known {section} keys: "
+                          f"{', '.join(fields)}")
     return cls(**{k: check_type(v, fields[k], f"{section}.{k}") for k, v in values.items()})
 
 

@@ -198,9 +198,12 @@ class HookedTransformer(HookedModule):
         inputs (embedding + position, normalised) depend only on (token, position). So keys and
         values are computed once per step on the (position x vocabulary) grid, attention scores come
         from a small (query token x key row) table, and the MLP and unembedding run only at the
-        answer positions. Exact algebra: same numbers as ``forward(tokens)[:, positions]`` up to float
-        rounding (tested, values and gradients). Models with several layers take
-        :meth:`_deep_answer_logits`; attached hooks always get the plain path.
+        answer positions; where no norm or activation quantization follows attention, the MLP input
+        and direct logits are gathered rows of a (head, position, token) table (models/rows.py).
+        Exact algebra: same numbers as ``forward(tokens)[:, positions]`` up to float rounding
+        (tested, values and gradients). Models with several layers take :meth:`_deep_answer_logits`;
+        attached hooks always get the plain path. Written so that ``torch.func.vmap`` over stacked
+        weights (ensembles) rounds exactly as one model does: no ``addmm``, contiguous operands.
         """
         pos = list(positions)
         if self.has_active_hooks:
