@@ -4,7 +4,7 @@ Both models run the same configuration on the same 3,831 training pairs with the
 the last position. Rounds alternate between the contenders so machine noise hits both alike; the
 figure reported is the median step time, and the ratio is the anchor (TransformerLens) over tritlens.
 
-    python benchmarks/bench_train_step.py [--rounds 8] [--steps 5] [--json out.json]
+    python benchmarks/bench_train_step.py [--rounds 8] [--steps 5] [--threads 1] [--json out.json]
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import torch
 
 from tritlens.build import build_model, build_task
 from tritlens.presets import preset_config
-from tritlens.train.trainer import loss_and_accuracy, make_optimizer
+from tritlens.train.trainer import answer_loss, make_optimizer
 
 
 def tritlens_step(overrides: list[str]) -> Callable[[], None]:
@@ -32,7 +32,7 @@ def tritlens_step(overrides: list[str]) -> Callable[[], None]:
 
     def step() -> None:
         logits = model.answer_logits(train.tokens, task.answer_positions)
-        loss, _ = loss_and_accuracy(logits, train.targets, torch.float64)
+        loss = answer_loss(logits, train.targets, torch.float64)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -72,7 +72,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--steps", type=int, default=5, help="timed steps per contender per round")
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     contenders = {
         "TransformerLens (anchor)": transformer_lens_step(),
         "tritlens full precision": tritlens_step([]),

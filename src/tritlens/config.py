@@ -38,6 +38,8 @@ class TrainConfig:
     aux_target: str | None = None  # a task feature that linear heads on aux_hook learn (auxiliary loss)
     aux_hook: str | None = None  # where the heads read (None: the last layer's attn.hook_z, one per head)
     aux_weight: float = setting(1.0, lo=0.0, hi=1e6)  # lambda: loss = task loss + lambda * their MSE
+    grokfast_lambda: float = setting(0.0, lo=0.0, hi=1e3)  # GrokFast: grad + lambda * EMA(grad) (0: off)
+    grokfast_alpha: float = setting(0.98, lo=0.0, hi=1.0, hi_open=True)  # its EMA decay
     seed: int = seed(999)  # model init and minibatch order
     eval_every: int = setting(100, lo=1, hi=10**9)  # steps between test evaluations and metrics lines
     checkpoint_every: int = setting(500, lo=0, hi=10**9)  # steps between checkpoints (0: final only)
@@ -127,8 +129,8 @@ class RunConfig:
                 continue
             fields = _fields(self._section_type(section, data))
             if name not in fields:
-                raise ConfigError(f"--set {item!r}: unknown key {key!r}; known: "
-                                  f"{', '.join(f'{section}.{f}' for f in fields)}")
+                raise ConfigError(f"--set {item!r}: unknown key {key!r}; known {section} keys: "
+                                  f"{', '.join(fields)}")
             data[section][name] = parse_value(raw.strip(), fields[name], key.strip())
         return RunConfig.from_dict(data)
 
@@ -154,8 +156,8 @@ def _section(cls: type, values: dict[str, Any], section: str) -> Any:
     fields = _fields(cls)
     unknown = set(values) - set(fields)
     if unknown:
-        raise ConfigError(f"unknown key {section}.{sorted(unknown)[0]}; known: "
-                          f"{', '.join(f'{section}.{f}' for f in fields)}")
+        raise ConfigError(f"unknown key {section}.{sorted(unknown)[0]}; known {section} keys: "
+                          f"{', '.join(fields)}")
     return cls(**{k: check_type(v, fields[k], f"{section}.{k}") for k, v in values.items()})
 
 

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 from cli_checks import fails
 
 import tritlens.api as api
@@ -105,3 +106,11 @@ def test_report_of_an_arithmetic_run(arith_run, tmp_path, capsys):
     assert "Quanta map" in page and "Nines and failures by class" in page and "Loss and accuracy" in page
     assert "Embedding in the Fourier basis" not in page  # an arithmetic run has no clock to show
     assert main(["info", str(arith_run)]) == 0 and "2-digit addition" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA: asking for it is not bad input")
+def test_grade_on_cuda_without_cuda(arith_run, capsys):
+    before = {p.name: p.stat().st_mtime_ns for p in arith_run.iterdir()}
+    fails(capsys, ["grade", str(arith_run), "--questions", "100", "--force", "--device", "cuda"],
+          "no CUDA device is available")
+    assert {p.name: p.stat().st_mtime_ns for p in arith_run.iterdir()} == before

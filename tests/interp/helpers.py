@@ -11,7 +11,7 @@ from tritlens.interp import planted_clock_model, planted_config
 GROK_OVERRIDES = [
     "task.p=31", "task.train_frac=0.5", "model.d_model=32", "model.d_head=8", "model.n_heads=4",
     "model.d_mlp=128", "train.lr=0.01", "train.weight_decay=1.0", "train.steps=1400",
-    "train.eval_every=50", "train.checkpoint_every=100", "train.seed=15",
+    "train.eval_every=50", "train.checkpoint_every=100", "train.seed=41",
 ]
 
 

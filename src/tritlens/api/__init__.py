@@ -2,6 +2,7 @@
 
     import tritlens.api as tl
     run = tl.train("quick", out="runs/quick")            # train (or resume) into a run directory
+    runs = tl.train_ensemble("quick", out="runs/q", seeds="0-7")  # 8 seeds as one batched model
     run = tl.load_run("runs/quick")                      # .model, .config, .task, .metrics
     analysis = tl.analyze("runs/quick")                  # Fourier/clock analysis -> analysis.json
     grade = tl.grade("runs/add-d5")                      # arithmetic: nines on 1M questions -> grade.json
@@ -42,12 +43,13 @@ from tritlens.api.logic import (
     write_circuit,
 )
 from tritlens.api.sweeps import sweep, sweep_plan, sweep_summary
-from tritlens.api.training import info, make_config, presets, train
+from tritlens.api.training import info, make_config, presets, train, train_ensemble
 from tritlens.config import RunConfig
 from tritlens.models import parameter_count, trit_summary
 from tritlens.run import Run, load_run
 
-__all__ = ["Run", "RunConfig", "RunLike", "MAX_MODULE_INPUTS", "presets", "make_config", "train", "load_run",
+__all__ = ["Run", "RunConfig", "RunLike", "MAX_MODULE_INPUTS", "presets", "make_config", "train",
+           "train_ensemble", "load_run",
            "info", "analyze", "grade", "circuit", "hypothesis_text", "check", "report", "compile_circuit",
            "circuit_output", "write_circuit", "verify", "modules", "aig_stats", "parameter_count",
            "trit_summary", "remove_ln", "attribute", "patching", "probe", "vsa_probe", "simplify_care",

@@ -19,6 +19,7 @@ from tritlens.interp.arith import (
 from tritlens.interp.filters import check_hypothesis, parse_hypothesis
 from tritlens.report import make_report
 from tritlens.run import Output, Run, RunDir, RunLock, load_run, schema
+from tritlens.train.memory import resolve_device
 
 
 # -- interpret and report -------------------------------------------------------------------------
@@ -44,11 +45,16 @@ def analyze(run: RunLike, checkpoints: bool = True, write: bool = True, force: b
 
 
 def grade(run: RunLike, questions: int = 1_000_000, exhaustive: bool = False, enriched: bool = False,
-          seed: int = 0, write: bool = True, force: bool = False) -> dict[str, Any]:
+          seed: int = 0, write: bool = True, force: bool = False, device: str = "cpu") -> dict[str, Any]:
     """Grade an arithmetic run on ``questions`` seeded questions (or every question): failures, nines,
-    failures by class and answer digit, the first failing questions. Written to ``RUN/grade.json``."""
+    failures by class and answer digit, the first failing questions, on ``device`` (cpu or cuda).
+    Written to ``RUN/grade.json``."""
+    if device not in ("cpu", "cuda"):
+        raise TritlensError(f"device must be cpu or cuda, got {short(device)}")
+    dev = resolve_device(device)
     opened = _opened(run)
     require_arith(opened)
+    opened.model.to(dev)
     target = Output(opened.dir.file("grade.json"), force=force, what="grade") \
         if write and opened.path is not None else None
     result = grade_run(opened, questions, exhaustive, enriched, seed)

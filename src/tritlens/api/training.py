@@ -14,6 +14,7 @@ from tritlens.models import Model, parameter_count, trit_summary
 from tritlens.presets import PRESETS, preset_config
 from tritlens.run import Run, RunDir, load_run
 from tritlens.tasks import Task
+from tritlens.train.ensemble import member_configs, member_overrides, parse_members, train_members
 from tritlens.train.session import train_config
 from tritlens.train.trainer import Event
 
@@ -65,6 +66,34 @@ def train(preset: str | None = None, out: str | os.PathLike[str] | None = None,
         config = config.with_overrides(_assignments(overrides))
     return train_config(config, out, resume=resume, force=force, progress=progress, task=task,
                         on_event=on_event)
+
+
+def train_ensemble(preset: str | None = None, out: str | os.PathLike[str] | None = None,
+                   seeds: str | list[int] | None = None, vary: dict[str, list[Any]] | list[str] | None = None,
+                   overrides: list[str] | dict[str, Any] | None = None, config: RunConfig | None = None,
+                   resume: bool = False, force: bool = False, progress: bool = True) -> list[Run]:
+    """Train one member per seed (``"0-7"``, ``"0,3,5"`` or a list) and per combination of ``vary``
+    values (``{"train.weight_decay": [0.5, 1.0]}`` or ``["train.weight_decay=0.5,1.0"]``) as one batched
+    model; each member is an ordinary run in ``out/seed-N...``. See :mod:`tritlens.train.ensemble`."""
+    if resume and force:
+        raise ConfigError("resume and force contradict each other: resume continues a run, force replaces it")
+    if out is None:
+        raise ConfigError("an ensemble needs out: the folder that holds one run per member")
+    root = _path(out, "out")
+    if preset is not None and not isinstance(preset, str):
+        raise ConfigError(f"preset must be a preset name, got {short(preset)}")
+    if config is not None and not isinstance(config, RunConfig):
+        raise ConfigError(f"config must be a RunConfig (see make_config), got {short(config)}")
+    seed_list, varied = parse_members(seeds, vary)
+    if config is None and preset is None and resume:
+        stored = [root / name for name, _ in member_overrides(seed_list, varied)]
+        config = next((RunDir(p).read_config() for p in stored if RunDir(p).exists()), None)
+    if config is None:
+        config = make_config("quick" if preset is None else preset, overrides)
+    elif overrides:
+        config = config.with_overrides(_assignments(overrides))
+    return train_members(member_configs(config, seed_list, varied), root, resume=resume, force=force,
+                         progress=progress)
 
 
 def info(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -45,7 +45,7 @@ def print_grade(grade: dict[str, Any], path: str, written: bool) -> None:
 def cmd_grade(args: argparse.Namespace) -> None:
     set_threads(args.threads)
     grade = tl.grade(args.run, args.questions, args.exhaustive, args.enriched, args.seed,
-                     write=not args.no_write, force=args.force)
+                     write=not args.no_write, force=args.force, device=args.device or "cpu")
     if args.json:
         print(json.dumps(grade, indent=1))
     else:
@@ -118,6 +118,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--enriched", action="store_true", help="draw questions like enriched training batches")
     p.add_argument("--seed", type=int_in(0, 2**63 - 1), default=0, help="question seed (default 0)")
     add_output_flags(p, "grade.json")
+    p.add_argument("--device", choices=["cpu", "cuda"], help="where the model runs (default: cpu)")
     p.set_defaults(fn=cmd_grade)
 
     p = sub.add_parser("circuit", help="find, tag and test the nodes of an arithmetic run "

@@ -86,3 +86,14 @@ def print_analysis(analysis: dict[str, Any], written: str | None) -> None:
     console().print(table)
     if written:
         console().print(f"wrote {written}")
+
+
+def print_members(runs: list[Run]) -> None:
+    """One line per ensemble member after training: folder, steps, final test accuracy and loss."""
+    con = console()
+    for run in runs:
+        final = run.final or {}
+        acc, loss = final.get("test_acc", float("nan")), final.get("test_loss", float("nan"))
+        con.print(f"{run.path}: step {final.get('step', '?')}, test accuracy {acc:.1%}, "
+                  f"test loss {loss:.3g}")
+

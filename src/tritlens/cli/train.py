@@ -18,6 +18,13 @@ def cmd_train(args: argparse.Namespace) -> None:
     if args.device:
         overrides.append(f"train.device={args.device}")
     preset = "quick" if args.preset is None else args.preset
+    if args.seeds is not None or args.vary:
+        out = args.out if args.out is not None else f"runs/{preset}"
+        runs = tl.train_ensemble(args.preset, out=out, seeds=args.seeds, vary=args.vary or None,
+                                 overrides=overrides, resume=args.resume, force=args.force,
+                                 progress=not args.quiet)
+        show.print_members(runs)
+        return
     stored = args.preset is None and args.resume and args.out is not None and RunDir(args.out).exists()
     config = None if stored else tl.make_config(preset, overrides)
     out = args.out if args.out is not None else f"runs/{preset}"
@@ -43,7 +50,13 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--preset", help="named setup (see `tritlens presets`); default: quick")
     p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
                    help="override one setting, e.g. --set train.steps=2000 (repeatable)")
-    p.add_argument("--out", help="run directory to write (default: runs/PRESET)")
+    p.add_argument("--out", help="run directory to write (default: runs/PRESET); with --seeds/--vary the "
+                   "folder that holds one run per member")
+    p.add_argument("--seeds", metavar="LIST", help="train an ensemble, one member per seed, as one batched "
+                   "model: 0-7, 0,3,5 or 0-3,9 (each member: OUT/seed-N)")
+    p.add_argument("--vary", action="append", metavar="SECTION.KEY=V1,V2",
+                   help="ensemble members for each value, e.g. --vary train.weight_decay=0.5,1.0 "
+                   "(repeatable; with --seeds: every combination)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     mode.add_argument("--force", action="store_true", help="replace the run already in --out")

@@ -71,7 +71,14 @@ def _run_info(run: Run, view: CyclicView) -> dict[str, Any]:
             "quant": dict(vars(quant)), "group_order": view.n, "generator": view.generator,
             "n_layers": len(getattr(run.model, "blocks", [])),
             "pos_embed": getattr(run.model, "pos_embed", None) is not None,
-            "causal": bool(getattr(getattr(run.model, "cfg", None), "causal", False))}
+            "causal": bool(getattr(getattr(run.model, "cfg", None), "causal", False)),
+            "grokfast": _grokfast(run.config.train)}
+
+
+def _grokfast(train: Any) -> dict[str, float] | None:
+    """The GrokFast filter's settings when the run trained with it (runs before it existed: None)."""
+    lamb = getattr(train, "grokfast_lambda", 0.0)
+    return {"alpha": train.grokfast_alpha, "lambda": lamb} if lamb > 0 else None
 
 
 def _trits(model: Model) -> dict[str, Any]:

@@ -151,12 +151,16 @@ class Attention(QuantizedModule):
             scores = torch.einsum("bqhe,bkhe->bhqk", q, k)
         return self.mix(scores / self.attn_scale, v, q_pos)
 
-    def mix(self, scores: Tensor, v: Tensor, q_pos: Tensor) -> Tensor:
-        """Mask (if causal) and softmax scaled scores [batch, H, n_q, T], then mix values into z."""
+    def pattern(self, scores: Tensor, q_pos: Tensor) -> Tensor:
+        """Mask (if causal) and softmax scaled scores [batch, H, n_q, T] into attention weights."""
         if self.causal:
-            k_pos = torch.arange(v.shape[1], device=v.device)
+            k_pos = torch.arange(scores.shape[-1], device=scores.device)
             scores = scores.masked_fill(k_pos[None, :] > q_pos[:, None], float("-inf"))
-        pattern = self.hook_pattern(self.hook_attn_scores(scores).softmax(-1))
+        return self.hook_pattern(self.hook_attn_scores(scores).softmax(-1))
+
+    def mix(self, scores: Tensor, v: Tensor, q_pos: Tensor) -> Tensor:
+        """Attention weights from scaled scores [batch, H, n_q, T] (see :meth:`pattern`) mix values into z."""
+        pattern = self.pattern(scores, q_pos)
         if pattern.shape[2] * pattern.shape[3] <= SMALL_ATTENTION:
             z = (pattern.permute(0, 2, 3, 1).unsqueeze(-1) * v.unsqueeze(1)).sum(2)
         else:

@@ -21,6 +21,7 @@ from tritlens.fields import setting
 from tritlens.models.hooks import HookedModule, HookPoint
 from tritlens.models.init import INIT_MODES, initialise
 from tritlens.models.layers import MLP, Attention, Embed, Norm, PosEmbed, QuantSpec, Unembed
+from tritlens.models.rows import answer_logits_by_rows, rows_apply
 from tritlens.quant import TERNARY_RULES, WEIGHT_MODES, quantizer_mode
 
 
@@ -197,9 +198,12 @@ class HookedTransformer(HookedModule):
         inputs (embedding + position, normalised) depend only on (token, position). So keys and
         values are computed once per step on the (position x vocabulary) grid, attention scores come
         from a small (query token x key row) table, and the MLP and unembedding run only at the
-        answer positions. Exact algebra: same numbers as ``forward(tokens)[:, positions]`` up to float
-        rounding (tested, values and gradients). Models with several layers take
-        :meth:`_deep_answer_logits`; attached hooks always get the plain path.
+        answer positions; where no norm or activation quantization follows attention, the MLP input
+        and direct logits are gathered rows of a (head, position, token) table (models/rows.py).
+        Exact algebra: same numbers as ``forward(tokens)[:, positions]`` up to float rounding
+        (tested, values and gradients). Models with several layers take :meth:`_deep_answer_logits`;
+        attached hooks always get the plain path. Written so that ``torch.func.vmap`` over stacked
+        weights (ensembles) rounds exactly as one model does: no ``addmm``, contiguous operands.
         """
         pos = list(positions)
         if self.has_active_hooks:
@@ -212,6 +216,9 @@ class HookedTransformer(HookedModule):
         grid, index = self._grid(tokens)
         normed = block.ln1(grid)
         scores = self._grid_scores(block.attn, normed, tokens, index, pos)
+        if rows_apply(self):  # the MLP input as gathered table rows (models/rows.py)
+            pattern = block.attn.pattern(scores, torch.tensor(pos, device=tokens.device))
+            return answer_logits_by_rows(self, grid, normed, index, pattern, pos)
         v = F.embedding(index, block.attn.project(normed, "V").flatten(1))
         z = block.attn.mix(scores, v.unflatten(-1, (block.attn.n_heads, -1)),
                            torch.tensor(pos, device=tokens.device))
@@ -296,12 +303,17 @@ class HookedTransformer(HookedModule):
         """Scaled attention scores [B, H, A, T] gathered from the table of every (answer position,
         query token) against every key grid row: [H, A, V, T * V], a few hundred thousand entries."""
         n_grid, vocab = normed.shape[0], self.d_vocab
-        q_grid = attn.project(normed.unflatten(0, (-1, vocab))[pos], "Q")  # [A, V, H, e]
-        table = torch.einsum("avhe,rhe->havr", q_grid, attn.project(normed, "K")) / attn.attn_scale
+        rows = normed.unflatten(0, (-1, vocab)).index_select(0, torch.tensor(pos, device=normed.device))
+        q_grid = attn.project(rows.flatten(0, 1), "Q")  # [A * V, H, e]
+        k_grid = attn.project(normed, "K")  # [T * V, H, e]
+        # one matmul per head on contiguous copies: an einsum or strided views lay the product out
+        # differently under vmap, and ensemble members must round as runs trained alone do
+        q_h, k_h = q_grid.transpose(0, 1).contiguous(), k_grid.transpose(0, 1).contiguous()
+        table = (q_h @ k_h.transpose(1, 2)) / attn.attn_scale  # [H, A * V, T * V]
         arange = partial(torch.arange, device=tokens.device)
         row = (arange(attn.n_heads).view(1, -1, 1) * len(pos) + arange(len(pos)).view(1, 1, -1)) * vocab
         row = row + tokens[:, pos].unsqueeze(1)  # [B, H, A]: the table row of each query
-        return table.flatten().take(row.unsqueeze(-1) * n_grid + index[:, None, None, :])
+        return table.flatten()[row.unsqueeze(-1) * n_grid + index[:, None, None, :]]  # (vmap has no take)
 
     def extra_loss(self) -> Tensor | None:
         """No auxiliary loss (the trainer's hook for penalties such as a discrete model's sparsity)."""

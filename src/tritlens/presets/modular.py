@@ -23,6 +23,14 @@ MODULAR: dict[str, dict[str, Any]] = {
         "model": _NANDA_MODEL,
         "train": {**_OPTIM, "steps": 25_000, "seed": 999, "eval_every": 100, "checkpoint_every": 500},
     },
+    "nanda2023-grokfast": {
+        "about": "nanda2023 with the GrokFast EMA gradient filter (Lee et al. 2024: alpha 0.98, "
+                 "lambda 2.0): the same model and data, grokking in a fraction of the steps",
+        "task": _P113,
+        "model": _NANDA_MODEL,
+        "train": {**_OPTIM, "steps": 25_000, "seed": 999, "eval_every": 100, "checkpoint_every": 500,
+                  "grokfast_alpha": 0.98, "grokfast_lambda": 2.0},
+    },
     "li2024-binary": {
         "about": "Li 2024, binary transformer as its reference code: sign(W - mean W) attention and MLP "
                  "weights (no scale), float embed/unembed, no positions, no mask, RMSNorm before unembed, "

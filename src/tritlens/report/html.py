@@ -145,6 +145,14 @@ def _phases(inp: ReportInput) -> str:
     return _e(spans or "none") + (f"<br><span class='muted'>{_e(note)}</span>" if note else "")
 
 
+def _training_tags(run: dict[str, Any]) -> str:
+    """Training settings that change the dynamics beyond the preset's name (GrokFast), muted."""
+    fast = run.get("grokfast")
+    if not isinstance(fast, dict):
+        return ""
+    return f"<br><span class='muted'>GrokFast α {_sci(fast.get('alpha'))} λ {_sci(fast.get('lambda'))}</span>"
+
+
 def _runs_table(runs: Sequence[ReportInput]) -> str:
     head = ["run", "preset", "task", "precision", "step", "train acc", "test acc", "test loss",
             "key frequencies", "trit zeros", "phases"]
@@ -152,7 +160,8 @@ def _runs_table(runs: Sequence[ReportInput]) -> str:
     for inp in runs:
         run, final, trits = ri.section(inp, "run"), ri.section(inp, "final"), ri.section(inp, "trits")
         cells = [f"<th scope='row' title='{_e(run.get('path', ''))}'>{_e(inp.name)}</th>",
-                 f"<td>{_e(run.get('preset') or '–')}</td>", f"<td>{_e(_task(run))}</td>",
+                 f"<td>{_e(run.get('preset') or '–')}{_training_tags(run)}</td>",
+                 f"<td>{_e(_task(run))}</td>",
                  f"<td><span class='tag tag-{_e(run.get('precision', ''))}'>{_e(run.get('precision') or '–')}"
                  "</span></td>",
                  f"<td class='num'>{_e(final.get('step') if final.get('step') is not None else '–')}</td>",

@@ -94,13 +94,28 @@ def claim(out: str | os.PathLike[str], cfg: RunConfig, resume: bool = False, for
         raise RunDirError(f"--out {run.path}: {reason(exc)}") from None
 
 
-def _claim(run: RunDir, cfg: RunConfig, resume: bool, force: bool) -> Claim:
+def precheck(out: str | os.PathLike[str], cfg: RunConfig, resume: bool = False, force: bool = False) -> str:
+    """What :func:`claim` would do with ``out`` (new, resume, complete), or its refusal; writes nothing.
+    Lets a caller that claims several directories refuse before creating any."""
+    run = RunDir(out)
+    try:
+        return _precheck(run, cfg, resume, force)
+    except OSError as exc:
+        raise RunDirError(f"--out {run.path}: {reason(exc)}") from None
+
+
+def _precheck(run: RunDir, cfg: RunConfig, resume: bool, force: bool) -> str:
     if run.path.is_symlink() and not run.path.exists():
         raise RunDirError(f"{run.path} is a dangling symbolic link; remove it or choose another --out")
     if run.path.is_dir():
         refuse_if_locked(run.path)  # a second writer learns who holds the run
-    decide(run, cfg, resume, force)  # refuse early, before creating anything
+    mode = decide(run, cfg, resume, force)  # refuse early, before creating anything
     check_writable_folder(run.path, "--out")
+    return mode
+
+
+def _claim(run: RunDir, cfg: RunConfig, resume: bool, force: bool) -> Claim:
+    _precheck(run, cfg, resume, force)
     created = not run.path.exists()
     try:
         run.path.mkdir(parents=True, exist_ok=True)

@@ -4,8 +4,8 @@ An :class:`Extension` is an ``nn.Module`` that may have parameters of its own (o
 with the model's), hooks on the model's activations during the training forward pass, an extra
 loss term, and a callback before each step. Its ``state_dict`` (parameters and buffers) and the
 optimiser moments of its parameters go into the run's resume file, so a resumed run continues
-exactly. Used by the LayerNorm-removal schedule (``train/lnfree.py``) and by auxiliary losses such as
-Bai et al.'s running-sum regression heads.
+exactly. Used by the LayerNorm-removal schedule (``train/lnfree.py``), by auxiliary losses such as
+Bai et al.'s running-sum regression heads, and by the GrokFast gradient filter (``train/grokfast.py``).
 
     class Penalty(Extension):
         def loss(self, data):
@@ -43,6 +43,10 @@ class Extension(nn.Module):
     def loss(self, data: Split) -> Tensor | None:
         """A term added to the training loss of the batch ``data`` (after the forward pass), or None."""
         return None
+
+    def after_backward(self) -> None:
+        """Called after the backward pass, before gradient clipping and the update (e.g. to filter
+        the gradients, as GrokFast does)."""
 
 
 class LinearReadout(Extension):

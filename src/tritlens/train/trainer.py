@@ -29,6 +29,7 @@ from tritlens.run import RunDir, save_tensors
 from tritlens.tasks import Split, Task
 from tritlens.train.checkpoint import ResumeState, load_resume, save_resume
 from tritlens.train.extensions import Extension, config_extensions
+from tritlens.train.grokfast import grokfast_extensions
 from tritlens.train.memory import resolve_device
 
 EVAL_CHUNK = 16_384
@@ -39,13 +40,16 @@ class TrainingFailed(TritlensError):
     """Training cannot go on (the loss diverged, memory ran out); the run is marked failed."""
 
 
-def loss_and_accuracy(logits: Tensor, targets: Tensor, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
-    """Mean cross-entropy over every answer position (computed in ``dtype``) and the fraction of
-    examples whose answers are all right."""
+def answer_loss(logits: Tensor, targets: Tensor, dtype: torch.dtype) -> Tensor:
+    """Mean cross-entropy over every answer position, computed in ``dtype``."""
     logp = logits.to(dtype).log_softmax(-1)
-    loss = -logp.gather(-1, targets.unsqueeze(-1)).mean()
+    return -logp.gather(-1, targets.unsqueeze(-1)).mean()
+
+
+def loss_and_accuracy(logits: Tensor, targets: Tensor, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+    """:func:`answer_loss` and the fraction of examples whose answers are all right."""
     acc = (logits.argmax(-1) == targets).all(dim=-1).to(dtype).mean()
-    return loss, acc
+    return answer_loss(logits, targets, dtype), acc
 
 
 @torch.no_grad()
@@ -111,7 +115,8 @@ class Trainer:
         self.device = resolve_device(cfg.train.device)
         self.task = task or build_task(cfg)
         self.model = (model if model is not None else build_model(cfg, self.task)).to(self.device)
-        self.extensions = nn.ModuleList([*extensions, *config_extensions(cfg, self.task, self.model)])
+        self.extensions = nn.ModuleList([*extensions, *config_extensions(cfg, self.task, self.model),
+                                         *grokfast_extensions(cfg, self.model)])
         self.extensions.to(self.device)
         self.opt = make_optimizer(self.model, cfg, self.extensions)
         self.gen = torch.Generator().manual_seed(cfg.train.seed)
@@ -140,20 +145,31 @@ class Trainer:
         return self.train_data.subset(index.to(self.device))
 
     def step(self, step: int) -> None:
-        for group in self.opt.param_groups:
-            group["lr"] = learning_rate(self.cfg, step)
-        for ext in self.extensions:
-            ext.begin_step(step)
-        data = self.batch(step)
+        data = self.prepare(step)
         hooks = [h for ext in self.extensions for h in ext.fwd_hooks()]
         with self.model.hooks(hooks) if hooks else nullcontext():
             logits = self.model.answer_logits(data.tokens, self.positions)
-        loss, _ = loss_and_accuracy(logits, data.targets, self.dtype)
+        loss = answer_loss(logits, data.targets, self.dtype)
         for term in (self.model.extra_loss(), *(ext.loss(data) for ext in self.extensions)):
             if term is not None:
                 loss = loss + term
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
+        self.update()
+
+    def prepare(self, step: int) -> Split:
+        """Before the forward pass of ``step``: set its learning rate, tell the extensions, and return
+        its batch."""
+        for group in self.opt.param_groups:
+            group["lr"] = learning_rate(self.cfg, step)
+        for ext in self.extensions:
+            ext.begin_step(step)
+        return self.batch(step)
+
+    def update(self) -> None:
+        """After the backward pass: the extensions' gradient filters, clipping, and the AdamW update."""
+        for ext in self.extensions:
+            ext.after_backward()
         if self.cfg.train.grad_clip is not None:
             nn.utils.clip_grad_norm_([p for g in self.opt.param_groups for p in g["params"]],
                                      self.cfg.train.grad_clip)
@@ -228,31 +244,46 @@ class Trainer:
     def fit(self) -> TrainResult:
         """Train from step 0, or from the checkpoint :meth:`restore` read."""
         t = self.cfg.train
-        start = self.start
         t0 = time.perf_counter()
         wall = lambda: self.wall0 + time.perf_counter() - t0  # noqa: E731
-        if start == 0:
-            self.log(0, 0.0)
-        bar = tqdm(total=t.steps, initial=start, disable=not self.progress, dynamic_ncols=True,
+        first = self.begin()
+        bar = tqdm(total=t.steps, initial=self.start, disable=not self.progress, dynamic_ncols=True,
                    desc=self.cfg.preset or "train", unit="step")
-        step = start
-        first = start + 1 if not self._stopped_at(start) else t.steps + 1
+        step = self.start
         for step in range(first, t.steps + 1):
             self.step(step - 1)
-            self.step_reached = step
             bar.update(1)
-            done = step == t.steps
-            if step % t.eval_every == 0 or done:
-                row = self.log(step, wall())
+            done = self.after_step(step, wall)
+            if self.metrics and self.metrics[-1]["step"] == step:
+                row = self.metrics[-1]
                 bar.set_postfix(train=f"{row['train_loss']:.2e}/{row['train_acc']:.1%}",
                                 test=f"{row['test_loss']:.2e}/{row['test_acc']:.1%}")
-                if t.stop_at_test_acc is not None and row["test_acc"] >= t.stop_at_test_acc:
-                    done = True
-            if (t.checkpoint_every and step % t.checkpoint_every == 0) or done:
-                self.checkpoint(step, wall())
             if done:
                 break
         bar.close()
+        return self.finish(step)
+
+    def begin(self) -> int:
+        """Log step 0 of a fresh run; the first step to train (past ``steps`` when there is none)."""
+        if self.start == 0:
+            self.log(0, 0.0)
+        return self.start + 1 if not self._stopped_at(self.start) else self.cfg.train.steps + 1
+
+    def after_step(self, step: int, wall: Callable[[], float]) -> bool:
+        """Bookkeeping after ``step`` updates: metrics row, checkpoint; True when training is done."""
+        t = self.cfg.train
+        self.step_reached = step
+        done = step == t.steps
+        if step % t.eval_every == 0 or done:
+            row = self.log(step, wall())
+            if t.stop_at_test_acc is not None and row["test_acc"] >= t.stop_at_test_acc:
+                done = True
+        if (t.checkpoint_every and step % t.checkpoint_every == 0) or done:
+            self.checkpoint(step, wall())
+        return done
+
+    def finish(self, step: int) -> TrainResult:
+        """Write the final weights (reached at ``step``) and return the result."""
         if self.run is not None:
             save_tensors(self.run.model_path, self.model.state_dict(), weights_metadata(self.cfg, step))
             self._event("final", step)

@@ -56,11 +56,13 @@ def predict(model: Model, tokens: Tensor, positions: tuple[int, ...], batch: int
     """Teacher-forced argmax at the answer positions [N, n_answers], in batches. With ``prefix`` (and a
     model that offers it) rows sorted by their first ``prefix`` tokens share the work on them."""
     shared = getattr(model, "answer_logits_shared", None)
+    # questions go to the model's device (a planted model without parameters: theirs), answers come back
+    device = next((p.device for p in model.parameters()), tokens.device)
     if prefix and shared is not None:
-        out = [shared(tokens[i:i + batch], positions, prefix).argmax(-1)
+        out = [shared(tokens[i:i + batch].to(device), positions, prefix).argmax(-1).cpu()
                for i in range(0, len(tokens), batch)]
     else:
-        out = [model.answer_logits(tokens[i:i + batch], positions).argmax(-1)
+        out = [model.answer_logits(tokens[i:i + batch].to(device), positions).argmax(-1).cpu()
                for i in range(0, len(tokens), batch)]
     return torch.cat(out) if out else torch.empty(0, len(positions), dtype=torch.long)
 
