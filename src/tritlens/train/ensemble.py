@@ -8,9 +8,8 @@ the model and the data's shapes alone (seeds, data seed, lr, weight decay, sched
 GrokFast, ...); a member that stops early (``stop_at_test_acc``) or resumes from a later checkpoint
 simply sits out the steps it does not need, so any grouping of members trains each the same way.
 
-Equal to training each member alone up to float rounding, not bit for bit: the batched matrix
-products (one ``bmm`` over the members instead of one ``mm`` each) sum in another order, ~1e-7
-relative per step (tested).
+Bit-identical to training each member alone (weights, checkpoints, metrics, resume files; tested):
+the paths a member takes avoid the fused products whose batched form would sum in another order.
 
     runs = train_members(member_configs(cfg, seeds=[0, 1, 2]), "runs/q")   # runs/q/seed-0 ...
 """
