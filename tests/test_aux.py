@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 import torch
 from cli_checks import fails
 
@@ -31,23 +30,14 @@ def test_readout_heads_learn_the_feature():
     assert mse < 0.2 * target.var()  # the model's stream carries a, and the head reads it
 
 
-def test_per_head_readout_and_exact_resume(tmp_path, monkeypatch):
+def test_per_head_readout_and_exact_resume(tmp_path, crash_at):
     overrides = [*SMALL, "train.steps=60", "train.aux_target=a", "train.aux_weight=0.01"]
     api.train("quick", out=tmp_path / "ref", overrides=overrides, progress=False)
     resume = load_tensors(tmp_path / "ref" / "checkpoints" / "resume.safetensors")
     assert resume["extension.0.w"].shape == (4, 8)  # last layer's hook_z: one map per head
     assert float(resume["extension.0.w"].abs().sum()) > 0 and "optim.extension.0.w.exp_avg" in resume
-    real_step = trainer_mod.Trainer.step
-
-    def crashing_step(self, step):
-        if step == 33:
-            raise RuntimeError("simulated crash")
-        real_step(self, step)
-
-    monkeypatch.setattr(trainer_mod.Trainer, "step", crashing_step)
-    with pytest.raises(RuntimeError):
+    with crash_at(33):
         api.train("quick", out=tmp_path / "cut", overrides=overrides, progress=False)
-    monkeypatch.setattr(trainer_mod.Trainer, "step", real_step)
     assert not RunDir(tmp_path / "cut").is_complete()
     api.train("quick", out=tmp_path / "cut", overrides=overrides, resume=True, progress=False)
     for name in ("model.safetensors", "checkpoints/resume.safetensors"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 import torch
 from cli_checks import fails
 from report.synthetic import make_input
@@ -13,7 +12,6 @@ from tritlens.interp.analysis import _grokfast
 from tritlens.presets import preset_config
 from tritlens.report import build_report
 from tritlens.run import RunDir, load_tensors
-from tritlens.train import trainer as trainer_mod
 from tritlens.train.grokfast import GrokFast
 
 SMALL = ["task.p=23", "model.d_model=32", "model.d_head=8", "model.d_mlp=64", "train.eval_every=10",
@@ -35,24 +33,15 @@ def test_filter_adds_lambda_times_the_gradient_average():
     assert not hasattr(fast, "ema_bias") and list(fast.parameters()) == []
 
 
-def test_grokfast_changes_training_and_resumes_exactly(tmp_path, monkeypatch):
+def test_grokfast_changes_training_and_resumes_exactly(tmp_path, crash_at):
     overrides = [*SMALL, "train.steps=60", "train.grokfast_lambda=2.0"]
     ref = api.train("quick", out=tmp_path / "ref", overrides=overrides, progress=False)
     plain = api.train("quick", overrides=[*SMALL, "train.steps=60"], progress=False)
     assert ref.metrics[-1]["train_loss"] != plain.metrics[-1]["train_loss"]
     resume = load_tensors(tmp_path / "ref" / "checkpoints" / "resume.safetensors")
     assert bool(resume["extension.0.started"]) and float(resume["extension.0.ema_embed_W_E"].abs().sum()) > 0
-    real_step = trainer_mod.Trainer.step
-
-    def crashing_step(self, step):
-        if step == 33:
-            raise RuntimeError("simulated crash")
-        real_step(self, step)
-
-    monkeypatch.setattr(trainer_mod.Trainer, "step", crashing_step)
-    with pytest.raises(RuntimeError):
+    with crash_at(33):
         api.train("quick", out=tmp_path / "cut", overrides=overrides, progress=False)
-    monkeypatch.setattr(trainer_mod.Trainer, "step", real_step)
     assert RunDir(tmp_path / "cut").checkpoint_steps() == [20]
     api.train("quick", out=tmp_path / "cut", overrides=overrides, resume=True, progress=False)
     for name in ("model.safetensors", "checkpoints/resume.safetensors"):

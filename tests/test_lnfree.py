@@ -183,7 +183,7 @@ class _Shift(Extension):
         return 1e-2 * self.shift.pow(2).sum()
 
 
-def test_extensions_train_and_resume_exactly(tmp_path, monkeypatch):
+def test_extensions_train_and_resume_exactly(tmp_path, crash_at):
     cfg = api.make_config("quick", ["task.p=23", "model.d_model=32", "model.d_head=8", "model.d_mlp=64",
                                     "train.steps=40", "train.eval_every=10", "train.checkpoint_every=20",
                                     "train.grad_clip=0.5", "train.batch_size=64"])
@@ -199,17 +199,8 @@ def test_extensions_train_and_resume_exactly(tmp_path, monkeypatch):
 
     ref, ref_ext = fit(tmp_path / "ref")
     assert float(ref_ext.shift.detach().abs().sum()) > 0 and int(ref_ext.seen) == 40
-    real_step = trainer_mod.Trainer.step
-
-    def crashing_step(self, step):
-        if step == 27:
-            raise RuntimeError("simulated crash")
-        real_step(self, step)
-
-    monkeypatch.setattr(trainer_mod.Trainer, "step", crashing_step)
-    with pytest.raises(RuntimeError):
+    with crash_at(27):
         fit(tmp_path / "cut")
-    monkeypatch.setattr(trainer_mod.Trainer, "step", real_step)
     cut, cut_ext = fit(tmp_path / "cut", resume=True)
     assert torch.equal(cut_ext.shift, ref_ext.shift)
     a, b = ref.model.state_dict(), cut.model.state_dict()

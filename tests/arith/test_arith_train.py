@@ -11,7 +11,6 @@ import tritlens.api as api
 from tritlens.config import RunConfig
 from tritlens.errors import ConfigError
 from tritlens.run import RunDir, load_tensors
-from tritlens.train import trainer as trainer_mod
 from tritlens.train.trainer import learning_rate
 
 TINY = ["model.d_model=32", "model.d_head=8", "model.n_heads=2", "model.d_mlp=64", "train.batch_size=32",
@@ -39,20 +38,11 @@ def test_warmup_cosine_schedule():
     assert learning_rate(_config(lr=1.0, warmup_steps=50, schedule="cosine", steps=20), 19) < 1.0
 
 
-def test_resume_after_crash_is_bit_exact_with_fresh_batches(tmp_path, monkeypatch):
+def test_resume_after_crash_is_bit_exact_with_fresh_batches(tmp_path, crash_at):
     overrides = [*TINY, "train.steps=50"]
     ref = api.train("add-d5", out=tmp_path / "ref", overrides=overrides, progress=False)
-    real_step = trainer_mod.Trainer.step
-
-    def crashing_step(self, step):
-        if step == 27:
-            raise RuntimeError("simulated crash")
-        real_step(self, step)
-
-    monkeypatch.setattr(trainer_mod.Trainer, "step", crashing_step)
-    with pytest.raises(RuntimeError, match="simulated crash"):
+    with crash_at(27):
         api.train("add-d5", out=tmp_path / "cut", overrides=overrides, progress=False)
-    monkeypatch.setattr(trainer_mod.Trainer, "step", real_step)
     resumed = api.train("add-d5", out=tmp_path / "cut", overrides=overrides, resume=True, progress=False)
     a, b = (load_tensors(tmp_path / d / "model.safetensors") for d in ("ref", "cut"))
     assert all(torch.equal(a[k], b[k]) for k in a)
