@@ -25,7 +25,7 @@ MODULAR: dict[str, dict[str, Any]] = {
     },
     "nanda2023-grokfast": {
         "about": "nanda2023 with the GrokFast EMA gradient filter (Lee et al. 2024: alpha 0.98, "
-                 "lambda 2.0): the same model and data, grokking in a fraction of the steps",
+                 "lambda 2.0): the same model and data; on this setup it groks no sooner (RESULTS.md)",
         "task": _P113,
         "model": _NANDA_MODEL,
         "train": {**_OPTIM, "steps": 25_000, "seed": 999, "eval_every": 100, "checkpoint_every": 500,
