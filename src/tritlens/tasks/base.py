@@ -54,6 +54,16 @@ def train_size(train_frac: float, n_examples: int) -> int:
     return n_train
 
 
+def seeded_split(data: Split, train_frac: float, data_seed: int) -> tuple[Split, Split]:
+    """(train, test): the first ``train_size`` examples of a permutation seeded by ``data_seed``, and the
+    rest; ``train_frac=1`` trains and tests on every example."""
+    n_train = train_size(train_frac, len(data))
+    if n_train == len(data):
+        return data, data
+    perm = torch.randperm(len(data), generator=torch.Generator().manual_seed(data_seed))
+    return data.subset(perm[:n_train]), data.subset(perm[n_train:])
+
+
 @dataclass(frozen=True)
 class Feature:
     """A quantity defined for each example, for probes: per example ``values`` [N] (the same target at

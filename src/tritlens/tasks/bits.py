@@ -22,7 +22,7 @@ import torch
 from torch import Tensor
 
 from tritlens.fields import check_fields, seed, setting
-from tritlens.tasks.base import Split, Task, TaskShape, train_size
+from tritlens.tasks.base import Split, Task, TaskShape, seeded_split, train_size
 
 MAX_ENUMERATE = 1 << 16
 _FRAC = {"lo": 0.0, "hi": 1.0, "lo_open": True}
@@ -118,11 +118,7 @@ class _EnumeratedTask(Task):
     def split(self) -> tuple[Split, Split]:
         tokens = self.all_tokens()
         data = Split(tokens, self.labels(tokens))
-        if self.train_frac == 1.0:
-            return data, data
-        perm = torch.randperm(len(data), generator=torch.Generator().manual_seed(self.data_seed))
-        n_train = train_size(self.train_frac, len(data))
-        return data.subset(perm[:n_train]), data.subset(perm[n_train:])
+        return seeded_split(data, self.train_frac, self.data_seed)
 
 
 class SerialAddTask(_EnumeratedTask):

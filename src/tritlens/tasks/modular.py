@@ -11,7 +11,7 @@ from torch import Tensor
 
 from tritlens.errors import ConfigError, short
 from tritlens.fields import check_fields, seed, setting
-from tritlens.tasks.base import Feature, Split, Task, TaskShape, train_size
+from tritlens.tasks.base import Feature, Split, Task, TaskShape, seeded_split, train_size
 from tritlens.tasks.expr import evaluate_mod
 
 NAMED_OPS: dict[str, str] = {"add": "a + b", "sub": "a - b", "mul": "a * b", "div": "a / b"}
@@ -61,7 +61,7 @@ class ModularTask(Task):
         self.n_ctx = 3
         self.answer_positions = (2,)
         self._labels = self._label_table()
-        self.n_train = train_size(self.train_frac, int((self._labels >= 0).sum()))
+        train_size(self.train_frac, int((self._labels >= 0).sum()))  # refused before a run exists
 
     @classmethod
     def from_config(cls, cfg: ModularConfig) -> ModularTask:
@@ -130,13 +130,7 @@ class ModularTask(Task):
 
     def split(self) -> tuple[Split, Split]:
         data = self.all_pairs()
-        if self.train_frac == 1.0:  # every pair, as the discrete models that are proved on all inputs use
-            return data, data
-        gen = torch.Generator().manual_seed(self.data_seed)
-        perm = torch.randperm(len(data), generator=gen)
-        if self.n_train == len(data):  # train_frac=1: every pair, tested on every pair
-            return data, data
-        return data.subset(perm[:self.n_train]), data.subset(perm[self.n_train:])
+        return seeded_split(data, self.train_frac, self.data_seed)
 
     def describe(self) -> str:
         op = "custom function" if callable(self.op) else NAMED_OPS.get(self.op, self.op)
