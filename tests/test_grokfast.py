@@ -54,7 +54,8 @@ def test_preset_and_bad_settings(tmp_path, capsys):
     cfg = preset_config("nanda2023-grokfast")
     assert (cfg.train.grokfast_alpha, cfg.train.grokfast_lambda) == (0.98, 2.0)
     plain = preset_config("nanda2023")
-    assert cfg.model == plain.model and plain.train.grokfast_lambda == 0
+    assert cfg.model == plain.model and cfg.task == plain.task and plain.train.grokfast_lambda == 0
+    assert (cfg.train.weight_decay, plain.train.weight_decay) == (5.0, 1.0)
     argv = ["train", "--preset", "quick", "--out", str(tmp_path / "x"), "--quiet"]
     fails(capsys, [*argv, "--set", "train.grokfast_alpha=1"], "train.grokfast_alpha")
     fails(capsys, [*argv, "--set", "train.grokfast_lambda=-1"], "train.grokfast_lambda")
