@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from cli_checks import fails
 
-from tritlens.api import layout, load_run, train
+from tritlens.api import check_property, layout, load_run, train
 from tritlens.cli import main
 from tritlens.errors import TritlensError
 from tritlens.logic.run_tools import run_layout
@@ -63,6 +63,26 @@ def test_check_with_abc_reports_agreement(runs, capsys):
     assert main(["check", str(runs["bugged"]), "--property", str(PROPS / "count_proved.txt"), "--abc"]) == 1
     out = capsys.readouterr().out
     assert "abc pdr: FAILED" in out and "(agrees)" in out
+
+
+def test_check_keeps_its_own_verdict_when_abc_runs_out_of_time(runs, capsys):
+    """pdr past --abc-timeout is no verdict (UNKNOWN, exit 1: no cross-check), not an error that would
+    throw away the proof the own engine found."""
+    if shutil.which("berkeley-abc") is None and shutil.which("abc") is None:
+        pytest.skip("berkeley-abc not installed")
+    argv = ["check", str(runs["count"]), "--property", str(PROPS / "count_proved.txt"), "--abc"]
+    assert main([*argv, "--abc-timeout", "0.001"]) == 1
+    out = capsys.readouterr().out
+    assert "PROVED by product-machine reachability" in out
+    assert "abc pdr: UNKNOWN" in out and "no verdict within --abc-timeout" in out
+    result = check_property(runs["count"], PROPS / "count_refuted.txt", abc=True, abc_timeout=0.001)
+    assert result.status == "FAILED" and result.trace == [1, 1, 1] and result.abc == "UNKNOWN"
+    assert result.abc_agrees is False
+    for bad in ("0", "-1", "nan", "1e9"):
+        fails(capsys, [*argv, "--abc-timeout", bad], "--abc-timeout")
+    for bad in (0, float("inf"), "60"):
+        with pytest.raises(TritlensError, match="--abc-timeout must lie in"):
+            check_property(runs["count"], PROPS / "count_proved.txt", abc=True, abc_timeout=bad)
 
 
 def test_check_bad_input_exit_2(runs, tmp_path, capsys):

@@ -27,7 +27,7 @@ from tritlens.logic import (
     find_modules,
     read_aiger,
 )
-from tritlens.logic.check import PropertyResult
+from tritlens.logic.check import ABC_TIMEOUT, PropertyResult
 from tritlens.logic.communities import Partition
 from tritlens.logic.dontcare import CareResult
 from tritlens.logic.run_tools import care_domain, care_simplify, check_run, run_communities, run_layout
@@ -106,11 +106,13 @@ def verify(run: RunLike, spec: str | None = None, digits: int | None = None, tim
 
 
 def check_property(run: RunLike, prop: str | os.PathLike[str], abc: bool = False, max_states: int = 1 << 20,
-                   timeout: float | None = None, encoding: str = "auto") -> PropertyResult:
+                   timeout: float | None = None, encoding: str = "auto",
+                   abc_timeout: float = ABC_TIMEOUT) -> PropertyResult:
     """Check the properties of file ``prop`` (docs/properties.md) on a discrete run's circuit, for every
-    input length; a failure comes with a shortest counterexample replayed on the model."""
+    input length; a failure comes with a shortest counterexample replayed on the model. With ``abc``,
+    berkeley-abc's pdr checks the same product independently (UNKNOWN past ``abc_timeout`` seconds)."""
     text = read_text(prop, "property file", limit=MAX_PROPERTY_BYTES)
-    return check_run(_opened(run), text, str(prop), abc, max_states, timeout, encoding)[1]
+    return check_run(_opened(run), text, str(prop), abc, max_states, timeout, encoding, abc_timeout)[1]
 
 
 def communities(run: RunLike, resolution: float = 1.0, seed: int = 0) -> Partition:

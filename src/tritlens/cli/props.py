@@ -1,7 +1,7 @@
 """``tritlens check`` (properties for every input length) and ``tritlens sparsity-sweep``.
 
 ``check`` exits 0 when every property is proved (and, with ``--abc``, abc's pdr agrees), 1 when one is
-refuted or the budget ran out (or abc disagrees), 2 on bad input.
+refuted or the budget ran out (or abc disagrees or gives no verdict in time), 2 on bad input.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import tritlens.api as tl
 from tritlens.cli.common import float_in, int_in
 from tritlens.errors import TritlensError
 from tritlens.fields import SEED_MAX
-from tritlens.logic.check import PROVED
+from tritlens.logic.check import ABC_TIMEOUT, PROVED, UNKNOWN
 from tritlens.logic.run_tools import MAX_STATES
 from tritlens.logic.sparsity import SPARSITY_MAX, SWEEP_LIMIT, sweep_table
 from tritlens.run import Output
@@ -24,7 +24,7 @@ EXIT_PROVED, EXIT_NOT_PROVED = 0, 1
 
 def cmd_check(args: argparse.Namespace) -> int:
     result = tl.check_property(args.run, args.property, args.abc, args.max_states, args.timeout,
-                               args.encoding)
+                               args.encoding, args.abc_timeout)
     print(f"{args.property}: {result.status} by {result.method} in {result.seconds:.3f}s "
           f"({result.states:,} states, depth {result.depth})")
     if result.trace is not None:
@@ -38,8 +38,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     if result.abc is not None:
         agrees = bool(result.abc_agrees)  # pdr's trace may be longer than our shortest one, never shorter
         length = f", trace length {result.abc_length}" if result.abc_length else ""
-        print(f"abc pdr: {result.abc}{length} in {result.abc_seconds:.2f}s "
-              f"({'agrees' if agrees else 'DISAGREES'})")
+        verdict = "no verdict within --abc-timeout, so no cross-check" if result.abc == UNKNOWN else \
+            "agrees" if agrees else "DISAGREES"
+        print(f"abc pdr: {result.abc}{length} in {result.abc_seconds:.2f}s ({verdict})")
     return EXIT_PROVED if result.status == PROVED and agrees else EXIT_NOT_PROVED
 
 
@@ -76,6 +77,8 @@ def add_commands(sub: Any) -> None:
     p.add_argument("run", help="run directory of a discrete model")
     p.add_argument("--property", required=True, help="property file (docs/properties.md)")
     p.add_argument("--abc", action="store_true", help="also run berkeley-abc's pdr (IC3) and compare")
+    p.add_argument("--abc-timeout", type=float_in(0, 86_400, lo_open=True), default=ABC_TIMEOUT,
+                   help=f"seconds pdr gets before it counts as no verdict (default {ABC_TIMEOUT:g})")
     p.add_argument("--max-states", type=int_in(1, MAX_STATES), default=1 << 20,
                    help="explore at most this many product states (then UNKNOWN)")
     p.add_argument("--timeout", type=float_in(0, 86_400, lo_open=True), help="seconds for the search")

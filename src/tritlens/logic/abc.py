@@ -34,6 +34,10 @@ def yosys_binary() -> str | None:
     return shutil.which("yosys")
 
 
+class ToolTimeout(TritlensError):
+    """An external tool ran past its time limit (no verdict, not a failure of the input)."""
+
+
 def run_tool(argv: list[str], cwd: Path, timeout: float = 120.0) -> str:
     """Run a tool, return its stdout; failures become TritlensError with the tail of the output."""
     try:
@@ -41,18 +45,18 @@ def run_tool(argv: list[str], cwd: Path, timeout: float = 120.0) -> str:
     except FileNotFoundError:
         raise TritlensError(f"{argv[0]} is not installed") from None
     except subprocess.TimeoutExpired:
-        raise TritlensError(f"{Path(argv[0]).name} timed out after {timeout:.0f}s") from None
+        raise ToolTimeout(f"{Path(argv[0]).name} timed out after {timeout:g}s") from None
     text = proc.stdout + proc.stderr
     if proc.returncode != 0 or "Error" in text or "ERROR" in text:
         raise TritlensError(f"{Path(argv[0]).name} failed: {text.strip()[-400:]}")
     return proc.stdout
 
 
-def _abc(commands: str, cwd: Path) -> str:
+def _abc(commands: str, cwd: Path, timeout: float = 120.0) -> str:
     exe = abc_binary()
     if exe is None:
         raise TritlensError("berkeley-abc is not installed")
-    return run_tool([exe, "-c", commands], cwd)
+    return run_tool([exe, "-c", commands], cwd, timeout)
 
 
 def abc_optimize(aig: AIG, script: str = "resyn2") -> AIG:

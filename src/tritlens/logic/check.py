@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from tritlens.errors import TritlensError
-from tritlens.logic.abc import _abc
+from tritlens.logic.abc import ToolTimeout, _abc
 from tritlens.logic.aig import AIG
 from tritlens.logic.aiger import write_aiger
 from tritlens.logic.circuit import Circuit
@@ -35,6 +35,7 @@ from tritlens.logic.props import PropertySet, evaluate
 from tritlens.logic.sim import Simulator, pack, unpack
 
 PROVED, FAILED, UNKNOWN = "PROVED", "FAILED", "UNKNOWN"
+ABC_TIMEOUT = 120.0  # seconds pdr gets before its verdict counts as UNKNOWN
 EXHAUSTIVE_LIMIT = 1 << 24
 
 
@@ -155,6 +156,7 @@ def check_property(
     abc: bool = False,
     max_states: int = 1 << 20,
     seconds: float | None = None,
+    abc_timeout: float = ABC_TIMEOUT,
 ) -> PropertyResult:
     """Prove ``props`` on every input sequence of ``circuit`` (every token tuple if combinational)."""
     start = time.perf_counter()
@@ -171,7 +173,7 @@ def check_property(
     if trace is not None:
         _replay(result, circuit, props, model, trace, flags)
     if abc:
-        _run_pdr(result, circuit, props)
+        _run_pdr(result, circuit, props, abc_timeout)
     return result
 
 
@@ -190,12 +192,16 @@ def _replay(result: PropertyResult, circuit: Circuit, props: PropertySet, model,
         result.model_confirmed = mine == answers and not all(model_steps[-1])
 
 
-def abc_pdr(aig: AIG, timeout: float = 120.0) -> tuple[str, int | None, float]:
-    """Run berkeley-abc ``pdr`` on a one-output AIG (output = bad): (verdict, trace length, seconds)."""
+def abc_pdr(aig: AIG, timeout: float = ABC_TIMEOUT) -> tuple[str, int | None, float]:
+    """Run berkeley-abc ``pdr`` on a one-output AIG (output = bad): (verdict, trace length, seconds).
+    UNKNOWN when pdr gives no verdict within ``timeout`` seconds."""
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="tritlens-pdr-") as tmp:
         write_aiger(aig, Path(tmp) / "m.aig")
-        text = _abc("read m.aig; pdr", Path(tmp))
+        try:
+            text = _abc("read m.aig; pdr", Path(tmp), timeout)
+        except ToolTimeout:
+            text = ""
     secs = time.perf_counter() - start
     if "Property proved" in text:
         return PROVED, None, secs
@@ -205,8 +211,8 @@ def abc_pdr(aig: AIG, timeout: float = 120.0) -> tuple[str, int | None, float]:
     return UNKNOWN, None, secs
 
 
-def _run_pdr(result: PropertyResult, circuit: Circuit, props: PropertySet) -> None:
-    verdict, length, secs = abc_pdr(abc_product(circuit, props))
+def _run_pdr(result: PropertyResult, circuit: Circuit, props: PropertySet, timeout: float) -> None:
+    verdict, length, secs = abc_pdr(abc_product(circuit, props), timeout)
     result.abc, result.abc_length, result.abc_seconds = verdict, length, secs
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from tritlens.errors import TritlensError
 from tritlens.logic.aig import AIG, map_lit, transfer
 from tritlens.logic.care import CareSet
-from tritlens.logic.check import PropertyResult, check_property
+from tritlens.logic.check import ABC_TIMEOUT, PropertyResult, check_property
 from tritlens.logic.circuit import Circuit
 from tritlens.logic.communities import Partition, find_communities
 from tritlens.logic.dontcare import CareResult, simplify_care
@@ -71,17 +71,19 @@ def read_property(text: str, source: str = "property") -> object:
 
 
 def check_run(run: Run, text: str, source: str = "property", abc: bool = False,
-              max_states: int = 1 << 20, seconds: float | None = None, encoding: str = "auto"
-              ) -> tuple[Circuit, PropertyResult]:
+              max_states: int = 1 << 20, seconds: float | None = None, encoding: str = "auto",
+              abc_timeout: float = ABC_TIMEOUT) -> tuple[Circuit, PropertyResult]:
     """Check the properties in ``text`` on the run's (simplified) circuit for every input length."""
     if not 1 <= max_states <= MAX_STATES:
         raise TritlensError(f"--max-states must lie in [1, {MAX_STATES:,}], got {max_states}")
-    if seconds is not None and not (math.isfinite(seconds) and 0 < seconds <= 86_400):
-        raise TritlensError(f"--timeout must lie in (0, 86400] seconds, got {seconds}")
+    for flag, value in (("--timeout", seconds), ("--abc-timeout", abc_timeout)):
+        if value is not None and not (isinstance(value, int | float) and math.isfinite(value)
+                                      and 0 < value <= 86_400):
+            raise TritlensError(f"{flag} must lie in (0, 86400] seconds, got {value}")
     props = read_property(text, source)
     circuit = compile_run(require_discrete(run), encoding)
     result = check_property(circuit, props, model=run.model, abc=abc, max_states=max_states,  # type: ignore[arg-type]
-                            seconds=seconds)
+                            seconds=seconds, abc_timeout=abc_timeout)
     return circuit, result
 
 

@@ -25,7 +25,8 @@ MODULAR: dict[str, dict[str, Any]] = {
     },
     # GrokFast amplifies the slow part of the gradient, but AdamW divides the amplified gradient by its
     # own scale: at nanda2023's full batch and weight decay 1.0 the filter groks no sooner. Weight decay
-    # 5.0 shortens the plateau by itself (99% at step 1,900), and the filter shortens it further (1,100)
+    # 5.0 shortens the plateau by itself (99% at step 1,900 for this seed; 1,100 with the filter), and
+    # over other seeds the filter is not reliably faster (docs/training.md)
     "nanda2023-grokfast": {
         "about": "nanda2023's model and data with the GrokFast EMA gradient filter (Lee et al. 2024: alpha "
                  "0.98, lambda 2.0) and weight decay 5.0: groks by step ~1,100",
