@@ -80,7 +80,7 @@ def test_check_keeps_its_own_verdict_when_abc_runs_out_of_time(runs, capsys):
     assert result.abc_agrees is False
     for bad in ("0", "-1", "nan", "1e9"):
         fails(capsys, [*argv, "--abc-timeout", bad], "--abc-timeout")
-    for bad in (0, float("inf"), "60"):
+    for bad in (0, float("inf"), "60", True):
         with pytest.raises(TritlensError, match="--abc-timeout must lie in"):
             check_property(runs["count"], PROPS / "count_proved.txt", abc=True, abc_timeout=bad)
 

@@ -77,8 +77,8 @@ def check_run(run: Run, text: str, source: str = "property", abc: bool = False,
     if not 1 <= max_states <= MAX_STATES:
         raise TritlensError(f"--max-states must lie in [1, {MAX_STATES:,}], got {max_states}")
     for flag, value in (("--timeout", seconds), ("--abc-timeout", abc_timeout)):
-        if value is not None and not (isinstance(value, int | float) and math.isfinite(value)
-                                      and 0 < value <= 86_400):
+        if value is not None and not (isinstance(value, int | float) and not isinstance(value, bool)
+                                      and math.isfinite(value) and 0 < value <= 86_400):
             raise TritlensError(f"{flag} must lie in (0, 86400] seconds, got {value}")
     props = read_property(text, source)
     circuit = compile_run(require_discrete(run), encoding)
