@@ -16,12 +16,10 @@ import multiprocessing as mp
 import os
 import queue
 import signal
-from collections.abc import Callable
 from typing import Any
 
-from tritlens.sweep.trial import FAILED, INTERRUPTED, PENDING, outcome
+from tritlens.sweep.trial import FAILED, INTERRUPTED, PENDING, Done, outcome
 
-Done = Callable[[dict[str, Any]], None]
 _state = {"in_trial": False, "stopping": False}
 
 

@@ -12,12 +12,12 @@ import contextlib
 import os
 import socket
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from tritlens.errors import TritlensError
 from tritlens.run.files import reason
-from tritlens.sweep.trial import FAILED, INTERRUPTED, outcome
+from tritlens.sweep.trial import FAILED, INTERRUPTED, Done, outcome
 
 CONNECT_TIMEOUT = 3.0  # seconds to reach the cluster's address before giving up
 CONNECT_RETRIES = 3  # Ray's own attempts (about a second each) to reach the cluster's GCS
@@ -114,15 +114,14 @@ def _quiet_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-def run_ray(ray: Any, jobs: list[dict[str, Any]], threads: int,
-            on_done: Callable[[dict[str, Any]], None]) -> None:
+def run_ray(ray: Any, jobs: list[dict[str, Any]], threads: int, on_done: Done) -> None:
     """Run every job as a Ray task with ``num_cpus=threads`` in the connected ``ray`` session."""
     task = ray.remote(num_cpus=threads, max_retries=0)(_ray_trial)
     names = {task.remote(job, threads): job["name"] for job in jobs}
     _wait(ray, names, on_done)
 
 
-def _wait(ray: Any, names: dict[Any, str], on_done: Callable[[dict[str, Any]], None]) -> None:
+def _wait(ray: Any, names: dict[Any, str], on_done: Done) -> None:
     pending = list(names)
     try:
         while pending:

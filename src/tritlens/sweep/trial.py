@@ -12,6 +12,7 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -23,6 +24,7 @@ from tritlens.run import RunDir, RunLock, load_run
 from tritlens.train.session import train_config
 
 COMPLETE, FAILED, INTERRUPTED, PENDING = "complete", "failed", "interrupted", "pending"
+Done = Callable[[dict[str, Any]], None]  # an engine's callback, called once per trial with its outcome
 
 
 def outcome(name: str, status: str, error: str | None = None, seconds: float = 0.0,
