@@ -23,6 +23,8 @@ AIGER = {
     "header announcing 10^7 binary inputs": b"aig 10000000 10000000 0 0 0\n",
     "binary header announcing 10^7 ANDs": b"aig 10000000 0 0 0 10000000\n",
     "binary header announcing 8*10^6 inputs": b"aig 8000000 8000000 0 1 0\n2\n",
+    "binary header announcing 2^20 + 1 inputs": b"aig 1048577 1048577 0 0 0\n",
+    "binary M larger than I+L+A": b"aig 5 1 0 1 0\n2\n",
     "header announcing 10^8 outputs": b"aag 1 1 0 99999999 0\n2\n" + b"2\n" * 10,
     "a 23-digit M": b"aag 99999999999999999999999 0 0 0 0\n",
     "a 5000-digit M": b"aag " + b"9" * 5000 + b" 0 0 0 0\n",
@@ -157,3 +159,21 @@ def test_aiger_roundtrip_still_reads(tmp_path, capsys, copy_run, discrete_run):
         capsys.readouterr()
         assert main(["aig-stats", str(tmp_path / f"c.{ext}"), "--json"]) == 0
         assert json.loads(capsys.readouterr().out)["inputs"] > 0
+
+
+def test_aiger_past_a_million_variables_reads(tmp_path):
+    """The input bound is on announced inputs only: a real circuit of more than 2^20 variables (the
+    p = 31 discrete transformer compiles to millions of ANDs) is written and read back."""
+    from tritlens.logic.aig import AIG
+    from tritlens.logic.aiger import read_aiger, write_aiger
+
+    g = AIG()
+    ins = [g.add_input(f"i{k}") for k in range(16)]
+    x = ins[0]
+    for k in range((1 << 20) + 10):
+        x = g.AND(x ^ 1, ins[k % 16])
+    g.add_output(x, "o")
+    write_aiger(g, tmp_path / "big.aig")
+    back = read_aiger(tmp_path / "big.aig")
+    assert back.num_vars == g.num_vars > 1 << 20
+    assert back.input_names == g.input_names and back.output_names == ["o"]

@@ -16,9 +16,9 @@ from tritlens.logic.aig import AIG
 from tritlens.run.files import read_bytes
 
 MAX_FILE_BYTES = 256 << 20
-# Binary AIGER lists no inputs, so a 14-byte file can announce millions of them: the variable count
-# is bounded on its own (about 400 MiB and a few seconds at the bound; tritlens' circuits are far smaller).
-MAX_VARS = 1 << 20
+# Binary AIGER lists no inputs, so a 14-byte file can announce millions of them: the input count is
+# bounded on its own. Latches, outputs and ANDs take bytes of the file, which bounds them already.
+MAX_INPUTS = 1 << 20
 MAX_DIGITS = 18  # longest number read (below 2^63; a thousand-digit number is refused, not parsed)
 BYTES_PER_VAR = 400  # what one variable costs in an AIG (lists, structural hash, names), generously
 
@@ -171,6 +171,8 @@ def _header(rd: _Lines) -> tuple[bool, list[int]]:
     if m < i + l + a:
         raise rd.error(f"M={m} is smaller than I+L+A={i + l + a}")
     binary = parts[0] == "aig"
+    if binary and m != i + l + a:
+        raise rd.error(f"binary AIGER needs M = I+L+A, got M={m} and I+L+A={i + l + a}")
     _check_sizes(rd, binary, m, i, l, o, a)
     return binary, [m, i, l, o, a]
 
@@ -181,9 +183,12 @@ def _check_sizes(rd: _Lines, binary: bool, m: int, i: int, l: int, o: int, a: in
     listed = (l + o + a) if binary else (i + l + o + a)
     if listed > len(rd.data) - rd.pos:
         raise rd.error(f"the header announces {listed} lines/gates; the file has only {len(rd.data)} bytes")
-    if m > MAX_VARS or m * BYTES_PER_VAR > psutil.virtual_memory().available // 2:
-        raise rd.error(f"M={m} variables would need about {m * BYTES_PER_VAR >> 20} MiB; "
-                       f"at most {MAX_VARS} variables are read")
+    if i > MAX_INPUTS:
+        raise rd.error(f"the header announces {i} inputs; at most {MAX_INPUTS} are read")
+    made = i + l + a  # the variables the reader creates (M may also count unused ones)
+    if made * BYTES_PER_VAR > psutil.virtual_memory().available // 2:
+        raise rd.error(f"{made} variables would need about {made * BYTES_PER_VAR >> 20} MiB, more than half "
+                       f"of the memory available")
 
 
 def parse_aiger(data: bytes | str, source: str = "<aiger>") -> AIG:

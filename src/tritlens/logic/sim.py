@@ -1,6 +1,6 @@
 """Bit-parallel simulation: 64 input patterns per uint64 word, vectorised across words with numpy.
 
-Combinational logic is evaluated once per chunk of words in topological order; latches are read as
+Combinational logic is evaluated once per chunk of words, one logic level at a time; latches are read as
 extra inputs (their current state) and the next state is returned, so sequential circuits are
 simulated one clock step per call.
 """
@@ -10,10 +10,16 @@ from __future__ import annotations
 import numpy as np
 
 from tritlens.errors import TritlensError
-from tritlens.logic.aig import AIG, AND
+from tritlens.logic.aig import AIG
 
 ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
 CHUNK_WORDS = 2048
+MAX_BYTES = 1 << 27  # node values held at once by Simulator.run (128 MiB: larger slices run slower)
+
+
+def _mask(neg: np.ndarray) -> np.ndarray | None:
+    """Column of XOR masks (all ones where a fanin is complemented); None when none is."""
+    return np.where(neg == 1, ONES, np.uint64(0))[:, None] if neg.any() else None
 
 
 def n_words(n_patterns: int) -> int:
@@ -59,43 +65,69 @@ def unpack(words: np.ndarray, n_patterns: int) -> np.ndarray:
 
 
 class Simulator:
-    """Reusable bit-parallel evaluator for one AIG (precomputes the gate list)."""
+    """Reusable bit-parallel evaluator for one AIG.
 
-    def __init__(self, aig: AIG) -> None:
-        self.aig = aig
-        self.gates = [
-            (v, aig.fanin0[v] >> 1, aig.fanin0[v] & 1, aig.fanin1[v] >> 1, aig.fanin1[v] & 1)
-            for v in range(aig.num_vars)
-            if aig.kind[v] == AND
+    The AND gates are grouped by logic level, so a level is a handful of numpy operations over all of
+    its gates at once (Python work grows with the depth, not the gate count), and ``run`` simulates
+    as many words at a time as fit in ``max_bytes`` of node values: a multi-million-gate circuit is
+    simulated in slices instead of holding every node's value for every pattern at once.
+    """
+
+    def __init__(self, aig: AIG, max_bytes: int = MAX_BYTES) -> None:
+        self.aig, self.max_bytes = aig, max_bytes
+        level = np.asarray(aig.levels(), dtype=np.int64)
+        order = np.argsort(level, kind="stable")  # level by level: each level's gates are one block
+        self.slot = np.empty_like(order)
+        self.slot[order] = np.arange(len(order))
+        f0 = np.asarray(aig.fanin0, dtype=np.int64)[order]
+        f1 = np.asarray(aig.fanin1, dtype=np.int64)[order]
+        bounds = np.flatnonzero(np.diff(level[order])) + 1
+        self.levels = [
+            (lo, hi, self.slot[f0[lo:hi] >> 1], _mask(f0[lo:hi] & 1), self.slot[f1[lo:hi] >> 1],
+             _mask(f1[lo:hi] & 1))
+            for lo, hi in zip(bounds, np.r_[bounds[1:], len(order)][: len(bounds)], strict=True)
         ]
+
+    def chunk_words(self) -> int:
+        """Words simulated at once by ``run``: as many as fit in ``max_bytes``, at most CHUNK_WORDS."""
+        return int(max(1, min(CHUNK_WORDS, self.max_bytes // (8 * max(1, self.aig.num_vars)))))
 
     def values(self, input_words: np.ndarray, latch_words: np.ndarray | None = None) -> np.ndarray:
         """Value words of every variable, shape [num_vars, W]."""
+        return self._slots(input_words, latch_words)[self.slot]
+
+    def _slots(self, input_words: np.ndarray, latch_words: np.ndarray | None) -> np.ndarray:
+        """Value words in level order (row ``slot[v]`` holds variable v), so every level is written as one
+        contiguous block and mostly reads the blocks just before it."""
         aig = self.aig
         input_words = np.asarray(input_words, dtype=np.uint64)
         if input_words.ndim != 2 or input_words.shape[0] != len(aig.inputs):
             raise TritlensError(f"simulation needs {len(aig.inputs)} input rows, got {input_words.shape}")
         width = input_words.shape[1]
         vals = np.zeros((aig.num_vars, width), dtype=np.uint64)
-        vals[aig.inputs] = input_words
+        vals[self.slot[aig.inputs]] = input_words
         if aig.latches:
             if latch_words is None:
                 init = np.array([ONES if latch.init else 0 for latch in aig.latches], dtype=np.uint64)
                 latch_words = np.repeat(init[:, None], width, axis=1)
-            vals[[latch.var for latch in aig.latches]] = latch_words
-        tmp = np.empty(width, dtype=np.uint64)
-        for v, a, na, b, nb in self.gates:
-            out = vals[v]
-            if na:
-                np.invert(vals[a], out=out)
-            else:
-                out[:] = vals[a]
-            if nb:
-                np.invert(vals[b], out=tmp)
-                np.bitwise_and(out, tmp, out=out)
-            else:
-                np.bitwise_and(out, vals[b], out=out)
+            vals[self.slot[[latch.var for latch in aig.latches]]] = latch_words
+        other = np.empty((max((hi - lo for lo, hi, *_ in self.levels), default=0), width), dtype=np.uint64)
+        for lo, hi, a, na, b, nb in self.levels:
+            out, vb = vals[lo:hi], other[: hi - lo]
+            np.take(vals, a, axis=0, out=out, mode="clip")  # "clip": written in place, not buffered
+            np.take(vals, b, axis=0, out=vb, mode="clip")
+            if na is not None:
+                out ^= na
+            if nb is not None:
+                vb ^= nb
+            out &= vb
         return vals
+
+    def _lits(self, slots: np.ndarray, lits: list[int]) -> np.ndarray:
+        """Value words of literals (complemented ones inverted) from level-ordered values."""
+        idx = self.slot[np.array([lit >> 1 for lit in lits], dtype=np.int64)]
+        neg = np.array([ONES if lit & 1 else 0 for lit in lits], dtype=np.uint64)
+        return slots[idx] ^ neg[:, None]
 
     @staticmethod
     def lits(vals: np.ndarray, lits: list[int]) -> np.ndarray:
@@ -113,14 +145,15 @@ class Simulator:
         outs = np.zeros((len(aig.outputs), width), dtype=np.uint64)
         nxt = np.zeros((len(aig.latches), width), dtype=np.uint64)
         next_lits = [latch.next for latch in aig.latches]
-        for lo in range(0, width, CHUNK_WORDS):
-            hi = min(width, lo + CHUNK_WORDS)
+        step = self.chunk_words()
+        for lo in range(0, width, step):
+            hi = min(width, lo + step)
             lw = None if latch_words is None else latch_words[:, lo:hi]
-            vals = self.values(input_words[:, lo:hi], lw)
+            slots = self._slots(input_words[:, lo:hi], lw)
             if aig.outputs:
-                outs[:, lo:hi] = self.lits(vals, aig.outputs)
+                outs[:, lo:hi] = self._lits(slots, aig.outputs)
             if next_lits:
-                nxt[:, lo:hi] = self.lits(vals, next_lits)
+                nxt[:, lo:hi] = self._lits(slots, next_lits)
         return outs, nxt
 
 
