@@ -19,8 +19,16 @@ import numpy as np
 import torch
 
 from tritlens.errors import RunDirError, TritlensError
+from tritlens.interp.attention import operand_reads
 from tritlens.interp.fourier import FVE_CUTOFF
-from tritlens.interp.grid import CyclicView, check_grid_fits, cyclic_view, raw_tokens, train_mask
+from tritlens.interp.grid import (
+    CyclicView,
+    check_grid_fits,
+    cyclic_view,
+    group_tokens,
+    raw_tokens,
+    train_mask,
+)
 from tritlens.interp.measures import final_measures
 from tritlens.interp.progress import progress_curves
 from tritlens.models import Model, is_discrete, trit_summary
@@ -114,10 +122,11 @@ def analyze_run(run: Run, checkpoints: bool = True, bar: bool = False) -> dict[s
             "steps": [], "train_loss": [], "test_loss": [], "restricted_loss": [], "excluded_loss": [],
             "weight_norm": [], "key_norm_frac": [], "phases": [], "phase_note": "",
             "skipped": "final weights only (checkpoints not analysed)"}
+        reads = operand_reads(run.model, group_tokens(view))
     grid = fourier.pop("grid")
     fourier.update({"fve_cutoff": FVE_CUTOFF, "applies": True, "note": f"{MEASURES[view.op]}{view.note}"})
     analysis = {"schema": SCHEMA, "run": _run_info(run, view), "final": _final(run, grid),
-                "fourier": fourier, "progress": prog, "trits": _trits(run.model)}
+                "fourier": fourier, "progress": prog, "trits": _trits(run.model), "attention": reads}
     return clean(analysis)
 
 
@@ -218,6 +227,14 @@ def _layer_row(layer: dict[str, Any]) -> tuple[str, str]:
     return f"layer {layer['layer']}", text + resid
 
 
+def _reads_text(reads: dict[str, Any]) -> str:
+    """First-layer heads' shares on a / b / '=' and how many pairs they read both operands on."""
+    heads = ", ".join(f"h{h['head']} " + "/".join(f"{x:.0%}" for x in h["share"])
+                      for h in reads["heads"] if h["layer"] == 0)
+    return (f"layer 0 heads' attention on a/b/= {heads}; both operands read on {reads['both_operands']} of "
+            f"{reads['pairs']} pairs")
+
+
 def summary_rows(analysis: dict[str, Any]) -> list[tuple[str, str]]:
     """(label, value) rows for the CLI's readable summary of one analysis."""
     run, fin, fo = analysis["run"], analysis["final"], analysis["fourier"]
@@ -248,6 +265,9 @@ def summary_rows(analysis: dict[str, Any]) -> list[tuple[str, str]]:
                            for ph in prog.get("phases", []))
         note = prog.get("phase_note", "")
         rows.append(("phases", "; ".join(x for x in (phases or "none", note) if x)))
+    reads = analysis.get("attention")
+    if reads:
+        rows.append(("attention at '='", _reads_text(reads)))
     if trits:
         rows.append(("trit zeros", f"{trits['zero_frac']:.1%} of {trits['total_weights']} quantized weights"))
     rows.append(("note", fo.get("note", "")))
