@@ -104,3 +104,16 @@ def test_runs_table_shows_phases_and_their_note():
     page = build_report([run], None)
     assert "memorisation 0–1400 · circuit 1400–12000" in page
     assert "the run has not grokked" in page
+
+
+def test_runs_table_shows_both_operands_read():
+    """The analysis' `attention` section becomes a column; a run analysed before it existed shows a dash."""
+    read = make_input("discrete", "ternary", seed=0)
+    heads = [{"layer": 0, "head": 0, "share": [0.52, 0.48, 0.0]},
+             {"layer": 0, "head": 1, "share": [0.48, 0.52, 0.0]}]
+    read.analysis["attention"] = {"query": 2, "half": 0.5, "pairs": 961, "both_operands": 942, "heads": heads}
+    old = make_input("full", "full", seed=1)
+    page = build_report([read, old], None)
+    assert "<th scope='col'>both operands read</th>" in page
+    assert "title='L0H0 a/b/= 52%/48%/0%; L0H1 a/b/= 48%/52%/0%'>942 of 961</span>" in page
+    assert page.count("<td class='num'>–</td>") >= 1

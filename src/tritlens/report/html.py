@@ -153,9 +153,21 @@ def _training_tags(run: dict[str, Any]) -> str:
     return f"<br><span class='muted'>GrokFast α {_sci(fast.get('alpha'))} λ {_sci(fast.get('lambda'))}</span>"
 
 
+def _reads(inp: ReportInput) -> str:
+    """On how many pairs the first block's heads read both operands; each head's shares as a tooltip."""
+    reads = ri.section(inp, "attention")
+    both, pairs = reads.get("both_operands"), reads.get("pairs")
+    if not isinstance(both, int) or not isinstance(pairs, int):
+        return "–"
+    shares = "; ".join(f"L{h.get('layer')}H{h.get('head')} a/b/= "
+                       + "/".join(f"{x:.0%}" for x in h.get("share") or [] if isinstance(x, int | float))
+                       for h in reads.get("heads") or [] if isinstance(h, dict))
+    return f"<span title='{_e(shares)}'>{both:,} of {pairs:,}</span>"
+
+
 def _runs_table(runs: Sequence[ReportInput]) -> str:
     head = ["run", "preset", "task", "precision", "step", "train acc", "test acc", "test loss",
-            "key frequencies", "trit zeros", "phases"]
+            "key frequencies", "both operands read", "trit zeros", "phases"]
     rows = []
     for inp in runs:
         run, final, trits = ri.section(inp, "run"), ri.section(inp, "final"), ri.section(inp, "trits")
@@ -168,7 +180,8 @@ def _runs_table(runs: Sequence[ReportInput]) -> str:
                  f"<td class='num'>{_pct(final.get('train_acc'))}</td>",
                  f"<td class='num'>{_pct(final.get('test_acc'))}</td>",
                  f"<td class='num'>{_sci(final.get('test_loss'))}</td>",
-                 f"<td>{_keys(inp)}</td>", f"<td class='num'>{_pct(trits.get('zero_frac'))}</td>",
+                 f"<td>{_keys(inp)}</td>", f"<td class='num'>{_reads(inp)}</td>",
+                 f"<td class='num'>{_pct(trits.get('zero_frac'))}</td>",
                  f"<td>{_phases(inp)}</td>"]
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return (f"<section id='runs'><h2>Runs</h2>{_table(head, rows)}"
