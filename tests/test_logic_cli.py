@@ -196,3 +196,29 @@ def test_modadd_spec_for_the_transformer_layout():
     assert prove_spec(circuit, spec, exhaustive_limit=0).status == PROVED  # SAT miter with the '=' domain
     tokens = np.array([[3, 4, 5]])
     assert circuit.evaluate(tokens).tolist() == [[2]]
+
+
+@pytest.mark.parametrize("care", [None, "valid"])
+def test_verify_compiles_once_and_prove_circuit_agrees(mlp_run, capsys, monkeypatch, care):
+    """`tritlens verify` shows the circuit it proves: one compilation (one care simplification), not two;
+    and `prove_circuit` on a compiled circuit gives `verify`'s claims and verdicts."""
+    import tritlens.api as tl
+    import tritlens.api.logic as api_logic
+
+    calls = []
+    real = api_logic.compile_run
+    monkeypatch.setattr(api_logic, "compile_run", lambda *a, **k: calls.append(1) or real(*a, **k))
+    argv = ["verify", str(mlp_run), "--spec", "modadd"] + (["--care", care] if care else [])
+    assert main(argv) == 0
+    assert len(calls) == 1
+    out = capsys.readouterr().out
+    assert out.count("PROVED") == (3 if care else 2)
+    run = load_run(mlp_run)
+    if care:
+        circuit, result = tl.simplify_care(run)
+        proofs = tl.prove_circuit(run, circuit, "modadd", care_proof=result.proof)
+    else:
+        proofs = tl.prove_circuit(run, tl.compile_circuit(run), "modadd")
+    whole = tl.verify(run, "modadd", care=care)
+    assert [(c, r.status) for c, r in proofs] == [(c, r.status) for c, r in whole]
+    assert all(r.status == PROVED for _, r in proofs)

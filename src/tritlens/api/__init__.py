@@ -37,6 +37,7 @@ from tritlens.api.logic import (
     compile_circuit,
     layout,
     modules,
+    prove_circuit,
     simplify_care,
     sparsity_sweep,
     verify,
@@ -51,7 +52,8 @@ from tritlens.run import Run, load_run
 __all__ = ["Run", "RunConfig", "RunLike", "MAX_MODULE_INPUTS", "presets", "make_config", "train",
            "train_ensemble", "load_run",
            "info", "analyze", "grade", "circuit", "hypothesis_text", "check", "report", "compile_circuit",
-           "circuit_output", "write_circuit", "verify", "modules", "aig_stats", "parameter_count",
+           "circuit_output", "write_circuit", "verify", "prove_circuit", "modules", "aig_stats",
+           "parameter_count",
            "trit_summary", "remove_ln", "attribute", "patching", "probe", "vsa_probe", "simplify_care",
            "check_property", "communities", "layout", "sparsity_sweep", "sweep", "sweep_plan",
            "sweep_summary"]

@@ -90,19 +90,34 @@ def verify(run: RunLike, spec: str | None = None, digits: int | None = None, tim
     With ``care="valid"`` the don't-care-simplified circuit is proved: first equal to the compiled circuit
     on every valid input (``care simplification``), then equal to the model and spec on those inputs.
     """
-    timeout = _seconds(timeout)
-    if digits is not None:
-        digits = _int(digits, "digits", 1, MAX_SPEC_DIGITS)
-    if spec is not None and not isinstance(spec, str):
-        raise TritlensError(f"spec must be a spec name, got {short(spec)}")
+    _proof_settings(spec, digits, timeout)  # bad settings stop here, before anything is compiled
     opened = require_discrete(_opened(run))
     if care is None:
         circuit = compile_run(opened, encoding, simplified=simplified)
-        return verify_run(opened, circuit, spec, digits, timeout)
+        return prove_circuit(opened, circuit, spec, digits, timeout)
     circuit, result = simplify_care(opened, encoding, care)
+    return prove_circuit(opened, circuit, spec, digits, timeout, care_proof=result.proof)
+
+
+def prove_circuit(run: RunLike, circuit: Circuit, spec: str | None = None, digits: int | None = None,
+                  timeout: float | None = None, care_proof: ProofResult | None = None
+                  ) -> list[tuple[str, ProofResult]]:
+    """``verify`` for a circuit already compiled from ``run`` (``compile_circuit``, or ``simplify_care``
+    with its proof as ``care_proof``), so a caller that shows the circuit does not compile it twice."""
+    timeout, digits = _proof_settings(spec, digits, timeout)
+    opened = require_discrete(_opened(run))
+    if care_proof is None:
+        return verify_run(opened, circuit, spec, digits, timeout)
     domain = care_domain(opened, circuit)
     proofs = verify_run(opened, circuit, spec, digits, timeout, (domain.valid, domain.low))
-    return [("care simplification == compiled circuit on valid inputs", result.proof), *proofs]
+    return [("care simplification == compiled circuit on valid inputs", care_proof), *proofs]
+
+
+def _proof_settings(spec: object, digits: object, timeout: object) -> tuple[float | None, int | None]:
+    """Checked (timeout, digits) of a proof request; a spec must be a name."""
+    if spec is not None and not isinstance(spec, str):
+        raise TritlensError(f"spec must be a spec name, got {short(spec)}")
+    return _seconds(timeout), None if digits is None else _int(digits, "digits", 1, MAX_SPEC_DIGITS)
 
 
 def check_property(run: RunLike, prop: str | os.PathLike[str], abc: bool = False, max_states: int = 1 << 20,

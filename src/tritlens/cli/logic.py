@@ -64,13 +64,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.care and args.no_simplify:
         raise TritlensError("--care simplifies on the valid inputs; it cannot be combined with --no-simplify")
     run = load_run(args.run)
+    care_proof = None
     if args.care:
-        circuit = tl.simplify_care(run, args.encoding, args.care)[0]
+        circuit, care = tl.simplify_care(run, args.encoding, args.care)
+        care_proof = care.proof
     else:
         circuit = tl.compile_circuit(run, args.encoding, simplified=not args.no_simplify)
     kind = "recurrent, all input lengths" if circuit.recurrent else f"{circuit.n_ctx} tokens"
-    results = tl.verify(run, args.spec, args.digits, args.timeout, args.encoding, not args.no_simplify,
-                        care=args.care)
+    results = tl.prove_circuit(run, circuit, args.spec, args.digits, args.timeout, care_proof)
     print(f"{args.run}: {type(run.model).__name__} -> {len(circuit.aig.cone(circuit.aig.roots()))} ANDs "
           f"({kind})")
     for claim, res in results:
