@@ -222,3 +222,25 @@ def test_verify_compiles_once_and_prove_circuit_agrees(mlp_run, capsys, monkeypa
     whole = tl.verify(run, "modadd", care=care)
     assert [(c, r.status) for c, r in proofs] == [(c, r.status) for c, r in whole]
     assert all(r.status == PROVED for _, r in proofs)
+
+
+@pytest.mark.parametrize("flags", [[], ["--no-simplify"], ["--care", "valid"]])
+def test_compile_compiles_once(mlp_run, tmp_path, capsys, monkeypatch, flags):
+    """`tritlens compile` reports the compiled and the written circuit from one compilation, and what it
+    writes is what `compile_circuit` gives."""
+    import tritlens.api as tl
+    import tritlens.api.logic as api_logic
+
+    calls = []
+    real = api_logic.compile_run
+    monkeypatch.setattr(api_logic, "compile_run", lambda *a, **k: calls.append(1) or real(*a, **k))
+    out = tmp_path / "c.aag"
+    assert main(["compile", str(mlp_run), "-o", str(out), *flags]) == 0
+    assert len(calls) == 1
+    printed = capsys.readouterr().out
+    run = load_run(mlp_run)
+    raw = circuit_stats(tl.compile_circuit(run, simplified=False).aig)
+    assert f"(compiled: {raw['ands']} ANDs, depth {raw['depth']})" in printed
+    care = "valid" if flags[:1] == ["--care"] else None
+    expect = tl.compile_circuit(run, simplified=flags != ["--no-simplify"], care=care)
+    assert circuit_stats(read_aiger(out))["ands"] == circuit_stats(expect.aig)["ands"]

@@ -38,6 +38,7 @@ from tritlens.api.logic import (
     layout,
     modules,
     prove_circuit,
+    simplified,
     simplify_care,
     sparsity_sweep,
     verify,
@@ -53,7 +54,7 @@ __all__ = ["Run", "RunConfig", "RunLike", "MAX_MODULE_INPUTS", "presets", "make_
            "train_ensemble", "load_run",
            "info", "analyze", "grade", "circuit", "hypothesis_text", "check", "report", "compile_circuit",
            "circuit_output", "write_circuit", "verify", "prove_circuit", "modules", "aig_stats",
-           "parameter_count",
-           "trit_summary", "remove_ln", "attribute", "patching", "probe", "vsa_probe", "simplify_care",
+           "parameter_count", "trit_summary", "remove_ln", "attribute", "patching", "probe", "vsa_probe",
+           "simplify_care", "simplified",
            "check_property", "communities", "layout", "sparsity_sweep", "sweep", "sweep_plan",
            "sweep_summary"]

@@ -26,12 +26,13 @@ from tritlens.logic import (
     export,
     find_modules,
     read_aiger,
+    with_aig,
 )
 from tritlens.logic.check import ABC_TIMEOUT, PropertyResult
 from tritlens.logic.communities import Partition
 from tritlens.logic.dontcare import CareResult
 from tritlens.logic.run_tools import care_domain, care_simplify, check_run, run_communities, run_layout
-from tritlens.logic.runs import MAX_SPEC_DIGITS, compile_run, require_discrete, verify_run
+from tritlens.logic.runs import MAX_SPEC_DIGITS, compile_run, require_discrete, simplify_circuit, verify_run
 from tritlens.logic.sparsity import check_sweep
 from tritlens.logic.sparsity import sparsity_sweep as _sweep
 from tritlens.presets import PRESETS
@@ -53,12 +54,20 @@ def compile_circuit(run: RunLike, encoding: str = "auto", simplified: bool = Tru
     return simplify_care(opened, encoding)[0]
 
 
-def simplify_care(run: RunLike, encoding: str = "auto", care: str = "valid") -> tuple[Circuit, CareResult]:
-    """The run's circuit simplified on its task's valid inputs, and the proof (``CareResult.proof``)."""
+def simplified(circuit: Circuit, abc: bool = False) -> Circuit:
+    """A circuit as ``compile_circuit(run, simplified=False)`` returns it, simplified as ``compile_circuit``
+    would have (only the fast pass above 50,000 ANDs); for callers that want both without compiling twice."""
+    return with_aig(circuit, simplify_circuit(circuit.aig, abc=abc))
+
+
+def simplify_care(run: RunLike, encoding: str = "auto", care: str = "valid",
+                  compiled: Circuit | None = None) -> tuple[Circuit, CareResult]:
+    """The run's circuit simplified on its task's valid inputs, and the proof (``CareResult.proof``);
+    ``compiled`` is the run's unsimplified circuit when the caller has it already."""
     if care != "valid":
         raise TritlensError(f"unknown care set {care!r:.30}; the one care set is 'valid' (the task's inputs)")
     opened = require_discrete(_opened(run))
-    return care_simplify(opened, compile_run(opened, encoding, simplified=False))
+    return care_simplify(opened, compiled or compile_run(opened, encoding, simplified=False))
 
 
 def circuit_output(out: str | os.PathLike[str], fmt: str | None = None, force: bool = False,

@@ -49,10 +49,10 @@ def cmd_compile(args: argparse.Namespace) -> int:
         return 0
     raw = tl.compile_circuit(run, args.encoding, simplified=False)
     if args.care:
-        circuit, result = tl.simplify_care(run, args.encoding, args.care)
+        circuit, result = tl.simplify_care(run, args.encoding, args.care, compiled=raw)
         _print_proof("care simplification == compiled circuit on valid inputs", result.proof)
     else:
-        circuit = raw if args.no_simplify else tl.compile_circuit(run, args.encoding, abc=args.abc)
+        circuit = raw if args.no_simplify else tl.simplified(raw, abc=args.abc)
     tl.write_circuit(circuit, target.path, kind, force=args.force, inputs=[args.run])
     s, r = circuit_stats(circuit.aig), circuit_stats(raw.aig)
     print(f"wrote {target.path} ({kind}): {s['ands']} ANDs, depth {s['depth']}, {s['inputs']} inputs, "
