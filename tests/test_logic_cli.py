@@ -244,3 +244,14 @@ def test_compile_compiles_once(mlp_run, tmp_path, capsys, monkeypatch, flags):
     care = "valid" if flags[:1] == ["--care"] else None
     expect = tl.compile_circuit(run, simplified=flags != ["--no-simplify"], care=care)
     assert circuit_stats(read_aiger(out))["ands"] == circuit_stats(expect.aig)["ands"]
+
+
+@pytest.mark.parametrize("bad", [0, -1, float("nan"), float("inf"), 1e9, True, "60"])
+def test_verify_run_refuses_every_bad_time_limit(mlp_run, bad):
+    """The library entry point checks its time limit like the CLI and the front door do."""
+    from tritlens.errors import TritlensError
+    from tritlens.logic.runs import verify_run
+
+    run = load_run(mlp_run)
+    with pytest.raises(TritlensError, match=r"--timeout must lie in \(0, 86400\] seconds"):
+        verify_run(run, compile_run(run, simplified=False), "modadd", seconds=bad)

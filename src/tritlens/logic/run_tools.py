@@ -21,7 +21,7 @@ from tritlens.logic.dontcare import CareResult, simplify_care
 from tritlens.logic.layout import MAX_NODES, layout_graph
 from tritlens.logic.modules import find_modules
 from tritlens.logic.props import parse_properties
-from tritlens.logic.runs import compile_run, require_discrete, simplify_circuit
+from tritlens.logic.runs import check_seconds, compile_run, require_discrete, simplify_circuit
 from tritlens.logic.simplify import STRUCTURAL_PASSES
 from tritlens.logic.stats import with_aig
 from tritlens.run import Run
@@ -76,10 +76,8 @@ def check_run(run: Run, text: str, source: str = "property", abc: bool = False,
     """Check the properties in ``text`` on the run's (simplified) circuit for every input length."""
     if not 1 <= max_states <= MAX_STATES:
         raise TritlensError(f"--max-states must lie in [1, {MAX_STATES:,}], got {max_states}")
-    for flag, value in (("--timeout", seconds), ("--abc-timeout", abc_timeout)):
-        if value is not None and not (isinstance(value, int | float) and not isinstance(value, bool)
-                                      and math.isfinite(value) and 0 < value <= 86_400):
-            raise TritlensError(f"{flag} must lie in (0, 86400] seconds, got {value}")
+    check_seconds(seconds)
+    check_seconds(abc_timeout, "--abc-timeout")
     props = read_property(text, source)
     circuit = compile_run(require_discrete(run), encoding)
     result = check_property(circuit, props, model=run.model, abc=abc, max_states=max_states,  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ unknown encoding) raises TritlensError, which the CLI prints in one line with ex
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from tritlens.errors import TritlensError
@@ -21,6 +22,7 @@ from tritlens.run import Run
 
 ENCODINGS = ("auto", "adder", "totalizer")
 MAX_SPEC_DIGITS = 64
+MAX_SECONDS = 86_400  # the longest time limit a proof or search accepts
 LARGE_CIRCUIT = 50_000  # above this many ANDs only the fast pass runs (SAT sweeping would take minutes)
 FAST_PASSES = "rebuild"
 
@@ -31,6 +33,13 @@ def simplify_circuit(aig: AIG, passes: str = DEFAULT_PASSES, abc: bool = False) 
     if len(aig.cone(aig.roots())) > LARGE_CIRCUIT:
         passes = FAST_PASSES
     return simplify(aig, passes, abc=abc)
+
+
+def check_seconds(value: object, flag: str = "--timeout") -> None:
+    """Refuse a time limit that is not a number of seconds in (0, MAX_SECONDS] (None: no limit)."""
+    if value is not None and not (isinstance(value, int | float) and not isinstance(value, bool)
+                                  and math.isfinite(value) and 0 < value <= MAX_SECONDS):
+        raise TritlensError(f"{flag} must lie in (0, {MAX_SECONDS}] seconds, got {value}")
 
 
 def require_discrete(run: Run) -> Run:
@@ -89,8 +98,7 @@ def verify_run(run: Run, circuit: Circuit, spec_name: str | None = None, digits:
 
     ``domain`` = (valid, low) narrows circuit == model to the valid inputs (a care-simplified circuit).
     """
-    if seconds is not None and not 0 < seconds <= 86_400:
-        raise TritlensError(f"--timeout must lie in (0, 86400] seconds, got {seconds}")
+    check_seconds(seconds)
     spec = spec_for_run(run, spec_name, digits) if spec_name else None
     if spec is not None:
         spec.check_matches(circuit)  # bad width: exit 2 before any work
