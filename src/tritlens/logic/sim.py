@@ -124,10 +124,8 @@ class Simulator:
         return vals
 
     def _lits(self, slots: np.ndarray, lits: list[int]) -> np.ndarray:
-        """Value words of literals (complemented ones inverted) from level-ordered values."""
-        idx = self.slot[np.array([lit >> 1 for lit in lits], dtype=np.int64)]
-        neg = np.array([ONES if lit & 1 else 0 for lit in lits], dtype=np.uint64)
-        return slots[idx] ^ neg[:, None]
+        """``lits`` read from level-ordered values (each literal's variable moved to its slot)."""
+        return self.lits(slots, [2 * int(self.slot[lit >> 1]) | lit & 1 for lit in lits])
 
     @staticmethod
     def lits(vals: np.ndarray, lits: list[int]) -> np.ndarray:
