@@ -97,7 +97,10 @@ def init_torch(model: nn.Module, seed: int, reference_duplicates: bool = False) 
 
 
 def initialise(model: nn.Module, mode: str, seed: int, std: float) -> None:
-    """Initialise ``model`` by ``mode`` (one of INIT_MODES); ``std`` is used by ``tl`` only."""
+    """Initialise ``model`` by ``mode`` (one of INIT_MODES); ``std`` is used by ``tl`` only. A model on
+    the meta device (memory estimates) has no values to set and is left alone."""
+    if any(p.is_meta for p in model.parameters()):
+        return
     if mode == "tl":
         init_tl(model, seed, std)
     else:
