@@ -23,9 +23,9 @@ import torch
 
 from tritlens.interp.arith.grade import by_prefix, predict, question_chunks
 from tritlens.interp.arith.screen import Screen
-from tritlens.interp.threads import side_by_side
 from tritlens.models.export_tl import to_hooked_transformer
 from tritlens.run import load_run
+from tritlens.threads import side_by_side
 
 BATCHES = (2048, 8192)
 

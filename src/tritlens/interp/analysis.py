@@ -29,10 +29,10 @@ from tritlens.interp.grid import (
 )
 from tritlens.interp.measures import final_measures
 from tritlens.interp.progress import progress_curves
-from tritlens.interp.threads import torch_threads
 from tritlens.models import Model, is_discrete, trit_summary
 from tritlens.run import Output, Run, RunDir
 from tritlens.run.schema import clean, dumps
+from tritlens.threads import torch_threads
 
 SCHEMA = 2  # 2: clock-amplitude key rule, phases from the progress measures, per-layer section
 NEURONS_PER_CLUSTER = 4

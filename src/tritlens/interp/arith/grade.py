@@ -24,11 +24,11 @@ from torch import Tensor
 
 from tritlens.errors import TritlensError
 from tritlens.interp.arith.screen import Screen, ScreenUnsafe
-from tritlens.interp.threads import side_by_side
 from tritlens.models import Model
 from tritlens.run import Run
 from tritlens.tasks import Split
 from tritlens.tasks.arith import CLASS_NAMES, ArithTask, to_text
+from tritlens.threads import side_by_side
 
 SCHEMA = 1
 BATCH = 2048  # larger batches were slower per question here (memory traffic, page faults)

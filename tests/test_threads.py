@@ -8,7 +8,7 @@ import threading
 import pytest
 import torch
 
-from tritlens.interp.threads import side_by_side, torch_threads
+from tritlens.threads import side_by_side, torch_threads
 
 
 def test_side_by_side_keeps_order_runs_the_first_alone_and_restores_threads():
