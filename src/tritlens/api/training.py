@@ -71,10 +71,13 @@ def train(preset: str | None = None, out: str | os.PathLike[str] | None = None,
 def train_ensemble(preset: str | None = None, out: str | os.PathLike[str] | None = None,
                    seeds: str | list[int] | None = None, vary: dict[str, list[Any]] | list[str] | None = None,
                    overrides: list[str] | dict[str, Any] | None = None, config: RunConfig | None = None,
-                   resume: bool = False, force: bool = False, progress: bool = True) -> list[Run]:
+                   resume: bool = False, force: bool = False, progress: bool = True,
+                   workers: int | None = None) -> list[Run]:
     """Train one member per seed (``"0-7"``, ``"0,3,5"`` or a list) and per combination of ``vary``
     values (``{"train.weight_decay": [0.5, 1.0]}`` or ``["train.weight_decay=0.5,1.0"]``) as one batched
-    model; each member is an ordinary run in ``out/seed-N...``. See :mod:`tritlens.train.ensemble`."""
+    model; each member is an ordinary run in ``out/seed-N...``. On a CPU, ``workers`` groups of members
+    (default: torch's thread count) train side by side on one thread each. See
+    :mod:`tritlens.train.ensemble`."""
     if resume and force:
         raise ConfigError("resume and force contradict each other: resume continues a run, force replaces it")
     if out is None:
@@ -84,6 +87,8 @@ def train_ensemble(preset: str | None = None, out: str | os.PathLike[str] | None
         raise ConfigError(f"preset must be a preset name, got {short(preset)}")
     if config is not None and not isinstance(config, RunConfig):
         raise ConfigError(f"config must be a RunConfig (see make_config), got {short(config)}")
+    if workers is not None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 1):
+        raise ConfigError(f"workers must be a whole number >= 1, got {short(workers)}")
     seed_list, varied = parse_members(seeds, vary)
     if config is None and preset is None and resume:
         stored = [root / name for name, _ in member_overrides(seed_list, varied)]
@@ -93,7 +98,7 @@ def train_ensemble(preset: str | None = None, out: str | os.PathLike[str] | None
     elif overrides:
         config = config.with_overrides(_assignments(overrides))
     return train_members(member_configs(config, seed_list, varied), root, resume=resume, force=force,
-                         progress=progress)
+                         progress=progress, workers=workers)
 
 
 def info(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ in another order (tested against the plain forward, values and gradients, in flo
 
 from __future__ import annotations
 
+import threading
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -76,23 +77,24 @@ class _GatherRows(torch.autograd.Function):
         return tuple(o.unflatten(0, (k, -1)) for o in outs), (0,) * len(outs)
 
 
-_GROUPED: list[tuple[Tensor, int, Tensor, Tensor]] = []  # the last index grouped (full-batch steps repeat it)
+_LAST = threading.local()  # per thread (ensemble groups train side by side): the last index grouped
 
 
 def _grouped(idx: Tensor, n_rows: int) -> tuple[Tensor, Tensor]:
     """The positions of ``idx``'s entries grouped by row (a stable sort) and each row's first position.
     The last answer is kept: a full-batch run gathers the same rows every step, and sorting them
     again would cost more than the rest of the backward pass."""
-    if _GROUPED:
-        last, rows, order, offsets = _GROUPED[0]
-        same = last.shape == idx.shape and last.device == idx.device and torch.equal(last, idx)
+    last = getattr(_LAST, "entry", None)
+    if last is not None:
+        seen, rows, order, offsets = last
+        same = seen.shape == idx.shape and seen.device == idx.device and torch.equal(seen, idx)
         if same and rows == n_rows:
             return order, offsets
     flat = idx.flatten()
     order = torch.argsort(flat, stable=True)
     counts = torch.bincount(flat, minlength=n_rows)
     offsets = counts.cumsum(0) - counts
-    _GROUPED[:] = [(idx.clone(), n_rows, order, offsets)]
+    _LAST.entry = (idx.clone(), n_rows, order, offsets)
     return order, offsets
 
 
