@@ -8,6 +8,7 @@ given as ``--tl-ms``: TransformerLens would need the same number of steps at tha
 
     python benchmarks/bench_grokking.py [--preset nanda2023] [--target 0.99] [--threads 2]
                                         [--anchor-steps 10 | --tl-ms 228] [--run DIR] [--set K=V ...]
+                                        [--device cuda]
 """
 
 from __future__ import annotations
@@ -29,12 +30,12 @@ def first_reaching(rows: list[dict], target: float) -> dict | None:
     return next((r for r in rows if r["test_acc"] >= target), None)
 
 
-def anchor_ms(steps: int) -> float:
+def anchor_ms(steps: int, device: str = "cpu") -> float:
     """Median ms of TransformerLens's full-batch nanda2023 step (as bench_train_step.py builds it)."""
     sys.path.insert(0, str(Path(__file__).parent))
     from bench_train_step import transformer_lens_step
 
-    step = transformer_lens_step()
+    step = transformer_lens_step(device)
     for _ in range(2):
         step()
     times = []
@@ -54,14 +55,20 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], help="extra setting (repeatable)")
     parser.add_argument("--anchor-steps", type=int, default=0, help="time this many TransformerLens steps")
     parser.add_argument("--tl-ms", type=float, help="TransformerLens ms/step measured elsewhere")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
+                        help="train (and time the anchor) on this device")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: no CUDA device is available")
+    if args.device == "cuda":
+        args.set = ["train.device=cuda", *args.set]
     tl_ms = args.tl_ms
     if args.anchor_steps:
-        tl_ms = anchor_ms(args.anchor_steps)
-        print(f"TransformerLens nanda2023 step: {tl_ms:.1f} ms (median of {args.anchor_steps}, "
-              f"{torch.get_num_threads()} threads)")
+        tl_ms = anchor_ms(args.anchor_steps, args.device)
+        where = f"{torch.get_num_threads()} threads" if args.device == "cpu" else torch.cuda.get_device_name()
+        print(f"TransformerLens nanda2023 step: {tl_ms:.1f} ms (median of {args.anchor_steps}, {where})")
     if args.run:
         rows = RunDir(Path(args.run)).read_metrics()
         source = args.run
