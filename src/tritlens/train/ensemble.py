@@ -166,7 +166,8 @@ class _AnswerLogits(nn.Module):
 
 
 class EnsembleTrainer:
-    """Drives member trainers in lockstep through one batched (vmapped) forward and backward."""
+    """Drives member trainers in lockstep through one batched (vmapped) forward and backward; with
+    ``workers`` > 1 on a CPU, as that many such groups side by side (see :meth:`fit`)."""
 
     def __init__(self, trainers: Sequence[Trainer], progress: bool = True,
                  on_failure: Callable[[Trainer, BaseException], None] | None = None,
