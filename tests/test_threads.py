@@ -42,3 +42,25 @@ def test_a_failing_job_is_passed_on_and_threads_are_restored():
     with torch_threads(1):
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == threads
+
+
+@pytest.mark.parametrize("first_alone", [True, False])
+def test_the_first_failure_stops_the_others_whichever_job_it_is(first_alone):
+    stop, released = threading.Event(), []
+
+    def work(i: int) -> int:
+        if i == 1:  # a long job: it ends when told to stop (and after 30 s if nobody does)
+            released.append(stop.wait(timeout=30))
+        if i == 2:
+            raise ValueError("job 2")
+        return i
+
+    with pytest.raises(ValueError, match="job 2"):
+        side_by_side(work, 6, workers=2, first_alone=first_alone, stop=stop)
+    assert released == [True]  # job 2's failure was seen while job 1 still ran, not after it
+
+
+def test_all_jobs_side_by_side_when_none_runs_first():
+    caller = threading.get_ident()
+    seen = side_by_side(lambda i: threading.get_ident(), 4, workers=2, first_alone=False)
+    assert len(seen) == 4 and caller not in seen

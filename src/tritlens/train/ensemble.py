@@ -27,7 +27,6 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +41,7 @@ from tritlens.errors import ConfigError, RunDirError, TritlensError, short
 from tritlens.fields import SEED_MAX
 from tritlens.run import Run, RunDir, load_run
 from tritlens.tasks import Split, Task
-from tritlens.threads import torch_threads
+from tritlens.threads import side_by_side
 from tritlens.train.claim import COMPLETE, RESUME, Claim, claim, precheck
 from tritlens.train.memory import check_resources
 from tritlens.train.session import checked
@@ -237,18 +236,8 @@ class EnsembleTrainer:
         parts = [EnsembleTrainer([self.trainers[i] for i in g], False, self.on_failure) for g in groups]
         for part in parts:
             part.stop = self.stop
-        with torch_threads(1), ThreadPoolExecutor(count) as pool:
-            futures = [pool.submit(part._train, [firsts[i] for i in g], advance)
-                       for part, g in zip(parts, groups, strict=True)]
-            try:
-                wait(futures, return_when=FIRST_EXCEPTION)
-                errors = [f.exception() for f in futures if f.done() and f.exception() is not None]
-                if errors:
-                    raise errors[0]
-                lasts = [f.result() for f in futures]
-            except BaseException:
-                self.stop.set()
-                raise
+        lasts = side_by_side(lambda g: parts[g]._train([firsts[i] for i in groups[g]], advance), count, count,
+                             first_alone=False, stop=self.stop)
         last = [0] * len(self.trainers)
         for part, group, part_last in zip(parts, groups, lasts, strict=True):
             for j, i in enumerate(group):
