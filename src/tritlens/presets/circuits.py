@@ -30,13 +30,13 @@ _BAI_MODEL = {"arch": "transformer", "n_layers": 2, "n_heads": 4, "d_model": 256
               "act": "gelu", "norm": "layer", "pos_embed": True, "causal": True, "biases": True,
               "freeze_biases": False}
 _BAI_TASK = {"name": "mul", "digits": 4, "lsb_first": True, "eval_size": 4096, "data_seed": 2025}
-_BAI_TRAIN = {"steps": 7000, "lr": 1e-3, "weight_decay": 0.1, "betas": [0.9, 0.98], "batch_size": 256,
+_BAI_TRAIN = {"steps": 10000, "lr": 1e-3, "weight_decay": 0.1, "betas": [0.9, 0.98], "batch_size": 256,
               "warmup_steps": 800, "warmup_start": 0.01, "schedule": "cosine", "seed": 0, "eval_every": 500,
               "checkpoint_every": 1000}
 
 CIRCUITS["bai2025-sft"] = {
     "about": "Bai et al. 2025, 4x4-digit multiplication with digits least significant first, standard "
-             "fine-tuning: 2 layers, 4 heads, CPU-sized (d_model 256), fresh batches of 256, 7,000 steps",
+             "fine-tuning: 2 layers, 4 heads, CPU-sized (d_model 256), fresh batches of 256, 10,000 steps",
     "task": _BAI_TASK, "model": _BAI_MODEL, "train": _BAI_TRAIN,
 }
 CIRCUITS["bai2025-aux"] = {
